@@ -1,0 +1,1 @@
+//! ttp-control
