@@ -1,1 +1,5 @@
-//! ttp-worker
+//! The worker that runs at each participant: it dials the data plane, reads
+//! the participant's datasets in the Synergos layout, trains and evaluates
+//! locally, and sends back only weights, sample counts, losses and metrics.
+
+pub mod dataset;
