@@ -45,8 +45,12 @@ impl Client {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Value, ClientError> {
-        let envelope = self.send(method, path, body, false).await?;
-        Ok(envelope.get("data").cloned().unwrap_or(Value::Null))
+        let answer = self.send(method, path, body, false).await?;
+        // Synergos resources answer in an envelope; our own (jobs) answer plainly.
+        match answer.get("apiVersion") {
+            Some(_) => Ok(answer.get("data").cloned().unwrap_or(Value::Null)),
+            None => Ok(answer),
+        }
     }
 
     /// Starts a long operation asynchronously and returns its job id.

@@ -146,7 +146,7 @@ pub async fn receive_update(
             let value = weights::tensor_from_received(&tensor)
                 .map_err(|e| protocol_error(participant, &e.to_string()))?;
             lock(average)
-                .add(&tensor.header.name, &value, weight)
+                .add(participant, &tensor.header.name, &value, weight)
                 .map_err(|e| protocol_error(participant, &e.to_string()))?;
         }
         if assembler.is_complete() {
@@ -162,7 +162,7 @@ pub async fn receive_update(
         }
     }
     lock(average)
-        .finish_contribution(weight)
+        .finish_contribution(participant, weight)
         .map_err(|e| protocol_error(participant, &e.to_string()))?;
     Ok(reply)
 }

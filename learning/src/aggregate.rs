@@ -2,13 +2,14 @@
 //! θ = Σ n_w θ_w / Σ n_w), built one tensor at a time as participants' weights
 //! stream in, so the round never holds every participant's model at once.
 //!
-//! Memory: one running sum in f64 for the whole model, plus the tensors of the
-//! one contribution currently arriving. A contribution is only folded into
-//! the sum once it is complete, so a participant that fails half-way through
-//! its upload is dropped with [`WeightedAverage::abort_contribution`] without
-//! leaving a partial model in the average.
+//! Memory: one running sum in f64 for the whole model, plus the tensor being
+//! added. Several participants may stream at the same time: each is a named
+//! contribution whose tensors go straight into the sum. A contribution that
+//! fails half-way cannot be taken back out without keeping its tensors, so
+//! aborting one that already added something poisons the average: the round
+//! must be redone rather than silently averaging a partial model.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use tch::{Device, Kind, TchError, Tensor};
 
@@ -45,8 +46,12 @@ pub enum AggregateError {
     Missing(String),
     #[error("the average has no contributions")]
     Empty,
-    #[error("a contribution is still open; finish or abort it first")]
-    Open,
+    #[error("contribution of `{0}` is still open; finish or abort it first")]
+    Open(String),
+    #[error("contribution of `{0}` is already finished")]
+    Finished(String),
+    #[error("a contribution was aborted after adding tensors; the average is unusable")]
+    Poisoned,
     #[error("libtorch failed on tensor `{name}`: {}", crate::torch_message(.source))]
     Torch { name: String, source: TchError },
 }
@@ -55,8 +60,14 @@ pub enum AggregateError {
 struct Slot {
     shape: Vec<i64>,
     kind: Kind,
-    /// Σ weight · tensor over finished contributions, in f64 on the CPU.
     sum: Tensor,
+}
+
+/// A contribution still arriving: its weight and the tensors added so far.
+#[derive(Debug)]
+struct Open {
+    weight: f64,
+    added: BTreeSet<String>,
 }
 
 /// A running sample-weighted average of models sharing one template.
@@ -64,15 +75,13 @@ struct Slot {
 pub struct WeightedAverage {
     slots: BTreeMap<String, Slot>,
     total_weight: f64,
-    contributions: usize,
-    /// The open contribution: its weight and the tensors received so far.
-    open_weight: Option<f64>,
-    staged: BTreeMap<String, Tensor>,
+    finished: BTreeSet<String>,
+    open: BTreeMap<String, Open>,
+    poisoned: bool,
 }
 
 impl WeightedAverage {
-    /// An empty average over models shaped like `template` (names, shapes,
-    /// kinds; the values are not used).
+    /// An empty average over the template's tensor names, shapes and kinds.
     pub fn new(template: &[(String, Tensor)]) -> Self {
         let slots = template
             .iter()
@@ -92,34 +101,42 @@ impl WeightedAverage {
         WeightedAverage {
             slots,
             total_weight: 0.0,
-            contributions: 0,
-            open_weight: None,
-            staged: BTreeMap::new(),
+            finished: BTreeSet::new(),
+            open: BTreeMap::new(),
+            poisoned: false,
         }
     }
 
-    /// Adds one tensor of the current contribution, whose `weight` (its
-    /// sample count) must be the same for all of its tensors. On error nothing
-    /// is recorded. The tensor is kept by reference until the contribution is
-    /// finished, so it must not be modified in place meanwhile.
-    pub fn add(&mut self, name: &str, tensor: &Tensor, weight: f64) -> Result<(), AggregateError> {
+    /// Adds `weight × tensor` for `contributor` into the sum. Checks the name,
+    /// shape, kind, finiteness, weight, and that this contributor has not added
+    /// this tensor before; a refused tensor leaves the sum untouched.
+    pub fn add(
+        &mut self,
+        contributor: &str,
+        name: &str,
+        tensor: &Tensor,
+        weight: f64,
+    ) -> Result<(), AggregateError> {
         check_weight(weight)?;
-        if let Some(expected) = self.open_weight
-            && expected != weight
-        {
-            return Err(AggregateError::WeightChanged {
-                name: name.to_string(),
-                expected,
-                got: weight,
-            });
+        if self.finished.contains(contributor) {
+            return Err(AggregateError::Finished(contributor.to_string()));
+        }
+        if let Some(open) = self.open.get(contributor) {
+            if open.weight != weight {
+                return Err(AggregateError::WeightChanged {
+                    name: name.to_string(),
+                    expected: open.weight,
+                    got: weight,
+                });
+            }
+            if open.added.contains(name) {
+                return Err(AggregateError::Duplicate(name.to_string()));
+            }
         }
         let slot = self
             .slots
-            .get(name)
+            .get_mut(name)
             .ok_or_else(|| AggregateError::UnknownTensor(name.to_string()))?;
-        if self.staged.contains_key(name) {
-            return Err(AggregateError::Duplicate(name.to_string()));
-        }
         if tensor.size() != slot.shape {
             return Err(AggregateError::Shape {
                 name: name.to_string(),
@@ -148,68 +165,70 @@ impl WeightedAverage {
                 return Err(AggregateError::NonFinite(name.to_string()));
             }
         }
-        self.staged.insert(name.to_string(), tensor.detach());
-        self.open_weight = Some(weight);
+        let sum = tch::no_grad(|| {
+            tensor
+                .f_to_device(Device::Cpu)
+                .and_then(|t| t.f_to_kind(Kind::Double))
+                .and_then(|t| t.f_mul_scalar(weight))
+                .and_then(|term| slot.sum.f_add(&term))
+        })
+        .map_err(torch)?;
+        slot.sum = sum;
+        self.open
+            .entry(contributor.to_string())
+            .or_insert_with(|| Open {
+                weight,
+                added: BTreeSet::new(),
+            })
+            .added
+            .insert(name.to_string());
         Ok(())
     }
 
-    /// Closes the current contribution: every tensor of the model must have
-    /// been added exactly once, with this `weight`. Only then is it averaged in.
-    pub fn finish_contribution(&mut self, weight: f64) -> Result<(), AggregateError> {
+    /// Closes `contributor`'s contribution: every tensor must have been added
+    /// exactly once, with this weight.
+    pub fn finish_contribution(
+        &mut self,
+        contributor: &str,
+        weight: f64,
+    ) -> Result<(), AggregateError> {
         check_weight(weight)?;
-        if let Some(expected) = self.open_weight
-            && expected != weight
-        {
+        let open = self
+            .open
+            .get(contributor)
+            .ok_or_else(|| match self.slots.keys().next() {
+                Some(first) => AggregateError::Missing(first.clone()),
+                None => AggregateError::Empty,
+            })?;
+        if open.weight != weight {
             return Err(AggregateError::WeightChanged {
                 name: "(contribution)".to_string(),
-                expected,
+                expected: open.weight,
                 got: weight,
             });
         }
-        if let Some(name) = self.slots.keys().find(|n| !self.staged.contains_key(*n)) {
+        if let Some(name) = self.slots.keys().find(|n| !open.added.contains(*n)) {
             return Err(AggregateError::Missing(name.clone()));
         }
-        let staged = std::mem::take(&mut self.staged);
-        // Check every tensor converts before touching any sum, so an error here
-        // also leaves the average as it was.
-        let mut scaled = Vec::with_capacity(staged.len());
-        for (name, tensor) in staged {
-            let term = tch::no_grad(|| {
-                tensor
-                    .f_to_device(Device::Cpu)
-                    .and_then(|t| t.f_to_kind(Kind::Double))
-                    .and_then(|t| t.f_mul_scalar(weight))
-            });
-            match term {
-                Ok(term) => scaled.push((name, term)),
-                Err(source) => {
-                    self.abort_contribution();
-                    return Err(AggregateError::Torch { name, source });
-                }
-            }
-        }
-        for (name, term) in scaled {
-            if let Some(slot) = self.slots.get_mut(&name) {
-                slot.sum = tch::no_grad(|| slot.sum.f_add(&term))
-                    .map_err(|source| AggregateError::Torch { name, source })?;
-            }
-        }
+        self.open.remove(contributor);
+        self.finished.insert(contributor.to_string());
         self.total_weight += weight;
-        self.contributions += 1;
-        self.open_weight = None;
         Ok(())
     }
 
-    /// Drops the tensors of the open contribution, e.g. when its participant
-    /// disconnected mid-upload; finished contributions are kept.
-    pub fn abort_contribution(&mut self) {
-        self.staged.clear();
-        self.open_weight = None;
+    /// Gives up on `contributor` (e.g. it disconnected mid-upload). If it had
+    /// already added tensors, the average is poisoned.
+    pub fn abort_contribution(&mut self, contributor: &str) {
+        if let Some(open) = self.open.remove(contributor)
+            && !open.added.is_empty()
+        {
+            self.poisoned = true;
+        }
     }
 
     /// Number of finished contributions.
     pub fn contributions(&self) -> usize {
-        self.contributions
+        self.finished.len()
     }
 
     /// Sum of the finished contributions' weights.
@@ -220,10 +239,13 @@ impl WeightedAverage {
     /// The weighted mean, each tensor cast back to its template kind (integer
     /// and boolean tensors rounded to nearest), sorted by name.
     pub fn finish(self) -> Result<Vec<(String, Tensor)>, AggregateError> {
-        if !self.staged.is_empty() {
-            return Err(AggregateError::Open);
+        if self.poisoned {
+            return Err(AggregateError::Poisoned);
         }
-        if self.contributions == 0 {
+        if let Some(contributor) = self.open.keys().next() {
+            return Err(AggregateError::Open(contributor.clone()));
+        }
+        if self.finished.is_empty() {
             return Err(AggregateError::Empty);
         }
         let total = self.total_weight;
@@ -280,12 +302,13 @@ mod tests {
     #[test]
     fn weights_by_sample_count() {
         let mut avg = WeightedAverage::new(&template());
-        avg.add("a", &t(&[1.0, 2.0], &[2]), 1.0).expect("ok");
-        avg.add("b", &t(&[10.0], &[1, 1]), 1.0).expect("ok");
-        avg.finish_contribution(1.0).expect("complete");
-        avg.add("b", &t(&[20.0], &[1, 1]), 3.0).expect("ok");
-        avg.add("a", &t(&[5.0, 6.0], &[2]), 3.0).expect("ok");
-        avg.finish_contribution(3.0).expect("complete");
+        // Two participants streaming at the same time, interleaved.
+        avg.add("p1", "a", &t(&[1.0, 2.0], &[2]), 1.0).expect("ok");
+        avg.add("p2", "b", &t(&[20.0], &[1, 1]), 3.0).expect("ok");
+        avg.add("p1", "b", &t(&[10.0], &[1, 1]), 1.0).expect("ok");
+        avg.add("p2", "a", &t(&[5.0, 6.0], &[2]), 3.0).expect("ok");
+        avg.finish_contribution("p2", 3.0).expect("complete");
+        avg.finish_contribution("p1", 1.0).expect("complete");
         assert_eq!(avg.contributions(), 2);
         let mean = avg.finish().expect("has contributions");
         assert_eq!(mean[0].0, "a");
@@ -343,40 +366,44 @@ mod tests {
             ),
         ];
         for (name, tensor, weight, message) in cases {
-            let err = avg.add(name, &tensor, weight).expect_err(message);
+            let err = avg.add("p", name, &tensor, weight).expect_err(message);
             assert_eq!(err.to_string(), message);
         }
-        avg.add("a", &good_a, 2.0).expect("ok");
-        let err = avg.add("a", &good_a, 2.0).expect_err("duplicate");
+        avg.add("p", "a", &good_a, 2.0).expect("ok");
+        let err = avg.add("p", "a", &good_a, 2.0).expect_err("duplicate");
         assert_eq!(
             err.to_string(),
             "tensor `a` was already added in this contribution"
         );
         let err = avg
-            .add("b", &t(&[1.0], &[1, 1]), 3.0)
+            .add("p", "b", &t(&[1.0], &[1, 1]), 3.0)
             .expect_err("weight changed");
         assert!(matches!(err, AggregateError::WeightChanged { .. }));
-        let err = avg.finish_contribution(2.0).expect_err("b missing");
+        let err = avg.finish_contribution("p", 2.0).expect_err("b missing");
         assert_eq!(err.to_string(), "contribution is missing tensor `b`");
-        avg.add("b", &t(&[1.0], &[1, 1]), 2.0).expect("ok");
+        avg.add("p", "b", &t(&[1.0], &[1, 1]), 2.0).expect("ok");
         assert!(matches!(
-            avg.finish_contribution(5.0),
+            avg.finish_contribution("p", 5.0),
             Err(AggregateError::WeightChanged { .. })
         ));
-        avg.finish_contribution(2.0).expect("complete now");
+        avg.finish_contribution("p", 2.0).expect("complete now");
         assert_eq!(avg.contributions(), 1);
+        let err = avg.add("p", "a", &good_a, 2.0).expect_err("finished");
+        assert!(matches!(err, AggregateError::Finished(_)));
     }
 
     #[test]
-    fn aborted_contribution_leaves_no_trace() {
+    fn a_partial_contribution_poisons_the_average() {
         let mut avg = WeightedAverage::new(&template());
-        avg.add("a", &t(&[1.0, 1.0], &[2]), 1.0).expect("ok");
-        avg.add("b", &t(&[1.0], &[1, 1]), 1.0).expect("ok");
-        avg.finish_contribution(1.0).expect("ok");
-        avg.add("a", &t(&[100.0, 100.0], &[2]), 50.0).expect("ok");
-        avg.abort_contribution();
-        let mean = avg.finish().expect("one contribution");
-        assert!(mean[0].1.allclose(&t(&[1.0, 1.0], &[2]), 0.0, 0.0, false));
+        avg.add("p1", "a", &t(&[1.0, 1.0], &[2]), 1.0).expect("ok");
+        avg.add("p1", "b", &t(&[1.0], &[1, 1]), 1.0).expect("ok");
+        avg.finish_contribution("p1", 1.0).expect("ok");
+        // Aborting before adding anything is harmless.
+        avg.abort_contribution("p3");
+        avg.add("p2", "a", &t(&[100.0, 100.0], &[2]), 50.0)
+            .expect("ok");
+        avg.abort_contribution("p2");
+        assert!(matches!(avg.finish(), Err(AggregateError::Poisoned)));
     }
 
     #[test]
@@ -384,20 +411,20 @@ mod tests {
         let avg = WeightedAverage::new(&template());
         assert!(matches!(avg.finish(), Err(AggregateError::Empty)));
         let mut avg = WeightedAverage::new(&template());
-        avg.add("a", &t(&[1.0, 1.0], &[2]), 1.0).expect("ok");
-        assert!(matches!(avg.finish(), Err(AggregateError::Open)));
+        avg.add("p", "a", &t(&[1.0, 1.0], &[2]), 1.0).expect("ok");
+        assert!(matches!(avg.finish(), Err(AggregateError::Open(_))));
     }
 
     #[test]
     fn integer_tensors_are_rounded_back() {
         let template = vec![("n".to_string(), Tensor::from_slice(&[0i64, 0]))];
         let mut avg = WeightedAverage::new(&template);
-        avg.add("n", &Tensor::from_slice(&[1i64, 10]), 1.0)
+        avg.add("p1", "n", &Tensor::from_slice(&[1i64, 10]), 1.0)
             .expect("ok");
-        avg.finish_contribution(1.0).expect("ok");
-        avg.add("n", &Tensor::from_slice(&[2i64, 20]), 3.0)
+        avg.finish_contribution("p1", 1.0).expect("ok");
+        avg.add("p2", "n", &Tensor::from_slice(&[2i64, 20]), 3.0)
             .expect("ok");
-        avg.finish_contribution(3.0).expect("ok");
+        avg.finish_contribution("p2", 3.0).expect("ok");
         let mean = avg.finish().expect("ok");
         assert_eq!(mean[0].1.kind(), Kind::Int64);
         // (1 + 6) / 4 = 1.75 -> 2; (10 + 60) / 4 = 17.5 -> 18 (round half to even).
@@ -446,12 +473,15 @@ mod tests {
                 .map(|(n, s)| (n.clone(), Tensor::zeros(s.as_slice(), (Kind::Float, Device::Cpu))))
                 .collect();
             let mut avg = WeightedAverage::new(&template);
-            for (count, tensors) in &participants {
-                // Reverse order: a contribution need not arrive in template order.
-                for i in (0..names.len()).rev() {
-                    avg.add(&names[i], &as_tensor(&tensors[i], &shapes[i]), *count).expect("valid");
+            // Participants stream concurrently: interleave their tensors, each
+            // in reverse template order.
+            for i in (0..names.len()).rev() {
+                for (p, (count, tensors)) in participants.iter().enumerate() {
+                    avg.add(&format!("p{p}"), &names[i], &as_tensor(&tensors[i], &shapes[i]), *count).expect("valid");
                 }
-                avg.finish_contribution(*count).expect("complete");
+            }
+            for (p, (count, _)) in participants.iter().enumerate() {
+                avg.finish_contribution(&format!("p{p}"), *count).expect("complete");
             }
             prop_assert_eq!(avg.contributions(), participants.len());
             let mean = avg.finish().expect("has contributions");

@@ -127,3 +127,52 @@ pub async fn free_addr() -> anyhow::Result<SocketAddr> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     Ok(listener.local_addr()?)
 }
+
+/// A running control plane.
+#[derive(Debug)]
+pub struct ControlPlane {
+    pub rest: SocketAddr,
+    pub grpc: SocketAddr,
+    stop: Stop,
+    handle: JoinHandle<anyhow::Result<()>>,
+}
+
+impl ControlPlane {
+    /// Starts a control plane with all its state under `root`.
+    pub async fn start(root: &Path, data_plane_url: &str) -> anyhow::Result<Self> {
+        let rest_listener = TcpListener::bind("127.0.0.1:0").await?;
+        let grpc_listener = TcpListener::bind("127.0.0.1:0").await?;
+        let (rest, grpc) = (rest_listener.local_addr()?, grpc_listener.local_addr()?);
+        let mut config = ttp_control::Config::rooted_at(root);
+        config.data_plane = data_plane_url.to_owned();
+        let stop = Stop::default();
+        let handle = tokio::spawn(ttp_control::run(
+            config,
+            rest_listener,
+            grpc_listener,
+            stop.signal(),
+        ));
+        Ok(Self {
+            rest,
+            grpc,
+            stop,
+            handle,
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.rest)
+    }
+
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        self.stop.stop();
+        self.handle.await?
+    }
+}
+
+/// Runs one `ttp` command line in-process against `url`.
+pub async fn ttp(url: &str, args: &[&str]) -> Result<(), ttp_cli::client::ClientError> {
+    let mut argv = vec!["ttp", "--url", url];
+    argv.extend_from_slice(args);
+    ttp_cli::commands::run(ttp_cli::Cli::parse_from(argv)).await
+}

@@ -1,0 +1,184 @@
+//! `/ttp/jobs/<id>` and its Server-Sent-Events progress stream (our
+//! addition), plus how the Synergos POSTs that start jobs answer: blocking
+//! until the job ends (Synergos behaviour) or, with `Prefer: respond-async`,
+//! 202 with `Location: /ttp/jobs/<id>`.
+
+use std::convert::Infallible;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::header::{HeaderName, LOCATION};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use futures_util::{Stream, StreamExt};
+use serde_json::{Map, Value};
+use tokio::sync::broadcast;
+
+use crate::envelope::Envelope;
+use crate::error::ApiError;
+use crate::jobs::{JobEvent, JobHandle};
+use crate::state::AppState;
+
+/// RFC 7240 `Prefer` (not among the `http` crate's constants).
+const PREFER: HeaderName = HeaderName::from_static("prefer");
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/ttp/jobs/{job_id}", get(read))
+        .route("/ttp/jobs/{job_id}/events", get(events))
+}
+
+fn job_not_found(id: &str) -> ApiError {
+    ApiError::not_found(format!("Job '{id}' does not exist!"))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    Path(job_id): Path<String>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let job = state
+        .db()
+        .job(&job_id)
+        .await?
+        .ok_or_else(|| job_not_found(&job_id))?;
+    Ok(axum::Json(job.to_json()))
+}
+
+/// Whether the client asked for `Prefer: respond-async` (RFC 7240).
+pub(crate) fn prefers_async(headers: &HeaderMap) -> bool {
+    headers.get_all(PREFER).iter().any(|value| {
+        value
+            .to_str()
+            .unwrap_or("")
+            .split([',', ';'])
+            .any(|token| token.trim().eq_ignore_ascii_case("respond-async"))
+    })
+}
+
+/// Answers a request that started `handle`: 202 at once when the client
+/// prefers it, else the job's result in the Synergos envelope once it ends.
+pub(crate) async fn respond(
+    state: &AppState,
+    handle: JobHandle,
+    headers: &HeaderMap,
+    method: &str,
+    params: Map<String, Value>,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
+    let location = handle.job.location();
+    if prefers_async(headers) {
+        let envelope = Envelope::new(StatusCode::ACCEPTED, method, params, handle.job.to_json());
+        return Ok(([(LOCATION, location)], envelope).into_response());
+    }
+    tokio::select! {
+        outcome = handle.done => match outcome {
+            Ok(Ok(data)) => Ok(Envelope::new(status, method, params, data).into_response()),
+            Ok(Err(error)) => Err(error),
+            Err(_) => Err(ApiError::unavailable(format!(
+                "the job was interrupted; its state is at {location}"
+            ))),
+        },
+        () = state.shutdown_signal() => Err(ApiError::unavailable(format!(
+            "the control plane is shutting down; the job's state is at {location}"
+        ))),
+    }
+}
+
+enum Phase {
+    Snapshot(Box<JobEvent>),
+    Live,
+    Done,
+}
+
+struct Cursor {
+    phase: Phase,
+    live: Option<broadcast::Receiver<JobEvent>>,
+    state: AppState,
+    job_id: String,
+}
+
+/// The job's events: its current snapshot first, then live events until the
+/// terminal one. A lagging or orphaned subscriber gets a fresh snapshot from
+/// the database instead of the events it missed.
+fn job_events(cursor: Cursor) -> impl Stream<Item = JobEvent> + Send {
+    futures_util::stream::unfold(cursor, |mut cursor| async move {
+        match std::mem::replace(&mut cursor.phase, Phase::Done) {
+            Phase::Done => None,
+            Phase::Snapshot(event) => {
+                if !event.is_terminal() && cursor.live.is_some() {
+                    cursor.phase = Phase::Live;
+                }
+                Some((*event, cursor))
+            }
+            Phase::Live => {
+                let received = cursor.live.as_mut()?.recv().await;
+                match received {
+                    Ok(event) => {
+                        if !event.is_terminal() {
+                            cursor.phase = Phase::Live;
+                        }
+                        Some((event, cursor))
+                    }
+                    Err(error) => {
+                        let lagged = matches!(error, broadcast::error::RecvError::Lagged(_));
+                        let job = cursor.state.db().job(&cursor.job_id).await.ok().flatten()?;
+                        let event = JobEvent::snapshot(&job);
+                        if lagged && !event.is_terminal() {
+                            cursor.phase = Phase::Live;
+                        }
+                        Some((event, cursor))
+                    }
+                }
+            }
+        }
+    })
+}
+
+fn sse_event(event: JobEvent) -> Result<Event, Infallible> {
+    let sse = Event::default().event(event.kind.as_str());
+    Ok(match sse.clone().json_data(&event) {
+        Ok(sse) => sse,
+        Err(error) => {
+            tracing::error!(%error, "cannot encode a job event");
+            sse.data("{}")
+        }
+    })
+}
+
+async fn events(
+    State(state): State<AppState>,
+    Path(job_id): Path<String>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    // Subscribe before reading the snapshot, so no event falls in between.
+    let live = state.jobs().subscribe(&job_id);
+    let job = state
+        .db()
+        .job(&job_id)
+        .await?
+        .ok_or_else(|| job_not_found(&job_id))?;
+    let cursor = Cursor {
+        phase: Phase::Snapshot(Box::new(JobEvent::snapshot(&job))),
+        live,
+        state: state.clone(),
+        job_id,
+    };
+    let stream = job_events(cursor)
+        .take_until(state.shutdown_signal())
+        .map(sse_event);
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefer_header_tokens() {
+        let mut headers = HeaderMap::new();
+        assert!(!prefers_async(&headers));
+        headers.insert(PREFER, "wait=5, respond-async".parse().unwrap());
+        assert!(prefers_async(&headers));
+    }
+}
