@@ -16,6 +16,8 @@ pub enum ClientError {
     },
     #[error("{status}: {message}")]
     Server { status: StatusCode, message: String },
+    #[error("{0}")]
+    Usage(String),
     #[error("unexpected answer from the control plane: {0}")]
     Protocol(String),
 }

@@ -6,398 +6,293 @@ use serde_json::{Map, Value, json};
 use crate::args::*;
 use crate::client::{Client, ClientError};
 use crate::output;
-
-const CONNECT: &str = "/ttp/connect";
+use crate::paths::{self, ItemIds, ListIds, Res};
+use crate::progress::Progress;
 
 /// Runs one parsed command line.
 pub async fn run(cli: Cli) -> Result<(), ClientError> {
     let client = Client::new(&cli.url);
-    let json_out = cli.json;
-    let show = |value: &Value| {
-        if json_out {
-            output::json(value);
-        } else {
-            print_records(value);
-        }
-    };
+    let out = Output { json: cli.json };
     match cli.command {
-        Command::Collaboration(cmd) => {
-            let value = match cmd {
-                CollaborationCmd::Create { collab_id } => {
-                    let body = json!({ "collab_id": collab_id });
-                    client
-                        .call(
-                            Method::POST,
-                            &format!("{CONNECT}/collaborations"),
-                            Some(&body),
-                        )
-                        .await?
-                }
-                CollaborationCmd::List => {
-                    client
-                        .call(Method::GET, &format!("{CONNECT}/collaborations"), None)
-                        .await?
-                }
-                CollaborationCmd::Get { collab_id } => {
-                    client
-                        .call(
-                            Method::GET,
-                            &format!("{CONNECT}/collaborations/{collab_id}"),
-                            None,
-                        )
-                        .await?
-                }
-                CollaborationCmd::Delete { collab_id } => {
-                    client
-                        .call(
-                            Method::DELETE,
-                            &format!("{CONNECT}/collaborations/{collab_id}"),
-                            None,
-                        )
-                        .await?
-                }
-            };
-            show(&value);
-        }
-        Command::Project(cmd) => {
-            let value = match cmd {
-                ProjectCmd::Create {
-                    collab_id,
-                    project_id,
-                    action,
-                } => {
-                    let body =
-                        json!({ "project_id": project_id, "action": action, "incentives": {} });
-                    client
-                        .call(
-                            Method::POST,
-                            &format!("{CONNECT}/collaborations/{collab_id}/projects"),
-                            Some(&body),
-                        )
-                        .await?
-                }
-                ProjectCmd::List { collab_id } => {
-                    client
-                        .call(
-                            Method::GET,
-                            &format!("{CONNECT}/collaborations/{collab_id}/projects"),
-                            None,
-                        )
-                        .await?
-                }
-                ProjectCmd::Delete {
-                    collab_id,
-                    project_id,
-                } => {
-                    client
-                        .call(
-                            Method::DELETE,
-                            &format!("{CONNECT}/collaborations/{collab_id}/projects/{project_id}"),
-                            None,
-                        )
-                        .await?
-                }
-            };
-            show(&value);
-        }
-        Command::Experiment(cmd) => {
-            let value = match cmd {
-                ExperimentCmd::Create {
-                    collab_id,
-                    project_id,
-                    expt_id,
-                    model,
-                } => {
-                    let model = read_json_arg(&model)?;
-                    let body = json!({ "expt_id": expt_id, "model": model });
-                    client.call(Method::POST, &format!("{CONNECT}/collaborations/{collab_id}/projects/{project_id}/experiments"), Some(&body)).await?
-                }
-                ExperimentCmd::List {
-                    collab_id,
-                    project_id,
-                } => client
-                    .call(
-                        Method::GET,
-                        &format!(
-                            "{CONNECT}/collaborations/{collab_id}/projects/{project_id}/experiments"
-                        ),
-                        None,
-                    )
-                    .await?,
-            };
-            show(&value);
-        }
-        Command::Run(cmd) => {
-            let value = match cmd {
-                RunCmd::Create { collab_id, project_id, expt_id, run_id, set } => {
-                    let mut body = Map::new();
-                    body.insert("run_id".into(), Value::String(run_id));
-                    for pair in set {
-                        let (key, value) = pair.split_once('=').ok_or_else(|| usage(format!("--set `{pair}` must be KEY=VALUE")))?;
-                        let value = serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_owned()));
-                        body.insert(key.to_owned(), value);
-                    }
-                    client.call(Method::POST, &format!("{CONNECT}/collaborations/{collab_id}/projects/{project_id}/experiments/{expt_id}/runs"), Some(&Value::Object(body))).await?
-                }
-                RunCmd::List { collab_id, project_id, expt_id } => {
-                    client.call(Method::GET, &format!("{CONNECT}/collaborations/{collab_id}/projects/{project_id}/experiments/{expt_id}/runs"), None).await?
-                }
-            };
-            show(&value);
-        }
-        Command::Participant(cmd) => {
-            let value = match cmd {
-                ParticipantCmd::Create { participant_id } => {
-                    let body = json!({ "id": participant_id });
-                    client
-                        .call(
-                            Method::POST,
-                            &format!("{CONNECT}/participants"),
-                            Some(&body),
-                        )
-                        .await?
-                }
-                ParticipantCmd::List => {
-                    client
-                        .call(Method::GET, &format!("{CONNECT}/participants"), None)
-                        .await?
-                }
-            };
-            show(&value);
-        }
-        Command::Register(args) => register(&client, args, &show).await?,
-        Command::Align(scope) => {
+        Command::Collaboration(cmd) => crud(&client, out, Res::Collaboration, cmd).await,
+        Command::Project(cmd) => crud(&client, out, Res::Project, cmd).await,
+        Command::Experiment(cmd) => crud(&client, out, Res::Experiment, cmd).await,
+        Command::Run(cmd) => crud(&client, out, Res::Run, cmd).await,
+        Command::Participant(cmd) => crud(&client, out, Res::Participant, cmd).await,
+        Command::Registration(cmd) => crud(&client, out, Res::Registration, cmd).await,
+        Command::Tags(cmd) => crud(&client, out, Res::Tags, cmd).await,
+        Command::Register(args) => register(&client, out, args).await,
+        Command::Align(ids) => {
             let path = format!(
                 "/ttp/train/collaborations/{}/projects/{}/alignments",
-                scope.collab_id, scope.project_id
+                ids.collab_id, ids.project_id
             );
             let body = json!({ "auto_align": true, "auto_fix": true });
-            let job = client.start_job(&path, &body).await?;
-            let last = follow(&client, &job, json_out).await?;
-            let value = job_result(&client, &job, &last).await?;
-            show(&value);
+            let value = run_job(&client, &path, &body, out.json).await?;
+            out.records(&value);
+            Ok(())
         }
-        Command::Train(args) => {
-            let mut path = format!(
-                "/ttp/train/collaborations/{}/projects/{}/models",
-                args.collab_id, args.project_id
+        Command::Alignments(ids) => {
+            let path = format!(
+                "/ttp/train/collaborations/{}/projects/{}/alignments",
+                ids.collab_id, ids.project_id
             );
-            for part in [&args.expt_id, &args.run_id].into_iter().flatten() {
-                path.push('/');
-                path.push_str(part);
-            }
-            let job = client.start_job(&path, &json!({})).await?;
-            let last = follow(&client, &job, json_out).await?;
-            let value = job_result(&client, &job, &last).await?;
-            show(&value);
+            out.records(&client.call(Method::GET, &path, None).await?);
+            Ok(())
+        }
+        Command::Train(scope) => {
+            let value = run_job(
+                &client,
+                &paths::train_path(&scope, "models"),
+                &json!({}),
+                out.json,
+            )
+            .await?;
+            out.models(&value);
+            Ok(())
+        }
+        Command::Models(scope) => {
+            let value = client
+                .call(Method::GET, &paths::train_path(&scope, "models"), None)
+                .await?;
+            out.models(&value);
+            Ok(())
         }
         Command::Validate(args) => {
-            let mut path = format!(
-                "/ttp/evaluate/collaborations/{}/projects/{}/validations",
-                args.collab_id, args.project_id
-            );
-            for part in [&args.expt_id, &args.run_id, &args.participant_id]
-                .into_iter()
-                .flatten()
-            {
-                path.push('/');
-                path.push_str(part);
-            }
-            let job = client.start_job(&path, &json!({})).await?;
-            let last = follow(&client, &job, json_out).await?;
-            let value = job_result(&client, &job, &last).await?;
-            if json_out {
-                output::json(&value);
-            } else {
-                print_validations(&value);
-            }
+            let value = run_job(
+                &client,
+                &paths::validations_path(&args.scope),
+                &json!({}),
+                out.json,
+            )
+            .await?;
+            out.statistics(&value, "evaluate");
             if args.summary {
-                println!("{}", validation_summary(&value));
+                println!("{}", summary(&value, "evaluate"));
             }
+            Ok(())
+        }
+        Command::Validations(scope) => {
+            let value = client
+                .call(Method::GET, &paths::validations_path(&scope), None)
+                .await?;
+            out.statistics(&value, "evaluate");
+            Ok(())
+        }
+        Command::Predict(args) => {
+            let mut body = Map::new();
+            if !args.tags.is_empty() {
+                let project = args.scope.project_id.clone().ok_or_else(|| {
+                    usage("--tags needs the PROJECT_ID argument: tags belong to one project".into())
+                })?;
+                body.insert("tags".into(), json!({ project: tag_list(&args.tags) }));
+            }
+            let value = run_job(
+                &client,
+                &paths::predictions_path(&args.scope),
+                &Value::Object(body),
+                out.json,
+            )
+            .await?;
+            out.statistics(&value, "predict");
+            Ok(())
+        }
+        Command::Predictions(scope) => {
+            let value = client
+                .call(Method::GET, &paths::predictions_path(&scope), None)
+                .await?;
+            out.statistics(&value, "predict");
+            Ok(())
         }
         Command::Job { id } => {
-            let value = client
+            let job = client
                 .call(Method::GET, &format!("/ttp/jobs/{id}"), None)
                 .await?;
-            output::json(&value);
+            out.job(&job);
+            Ok(())
+        }
+        Command::Watch { id } => {
+            let mut progress = Progress::default();
+            client
+                .follow_job(&id, |event| progress.event(event))
+                .await?;
+            let job = client
+                .call(Method::GET, &format!("/ttp/jobs/{id}"), None)
+                .await?;
+            out.job(&job);
+            Ok(())
         }
     }
+}
+
+async fn crud<Id: ItemIds + clap::Args, Parent: ListIds + clap::Args>(
+    client: &Client,
+    out: Output,
+    res: Res,
+    cmd: Crud<Id, Parent>,
+) -> Result<(), ClientError> {
+    let value = match cmd {
+        Crud::Create { id, fields } => {
+            let at = id.create(res);
+            let mut body = fields_body(&fields)?;
+            if let Some((field, value)) = at.id_field {
+                body.insert(field.to_owned(), Value::String(value));
+            }
+            if res == Res::Project && !body.contains_key("incentives") {
+                body.insert("incentives".into(), json!({}));
+            }
+            if res == Res::Registration {
+                for (key, value) in default_registration() {
+                    body.entry(key).or_insert(value);
+                }
+            }
+            client
+                .call(Method::POST, &at.path, Some(&Value::Object(body)))
+                .await?
+        }
+        Crud::List { parent } => client.call(Method::GET, &parent.list(res), None).await?,
+        Crud::Get { id } => client.call(Method::GET, &id.item(res), None).await?,
+        Crud::Update { id, fields } => {
+            let body = Value::Object(fields_body(&fields)?);
+            client.call(Method::PUT, &id.item(res), Some(&body)).await?
+        }
+        Crud::Delete { id } => client.call(Method::DELETE, &id.item(res), None).await?,
+    };
+    out.records(&value);
     Ok(())
 }
 
-async fn register(
-    client: &Client,
-    args: RegisterArgs,
-    show: &impl Fn(&Value),
-) -> Result<(), ClientError> {
-    let base = format!(
-        "{CONNECT}/collaborations/{}/projects/{}/participants/{}/registration",
-        args.collab_id, args.project_id, args.participant_id
-    );
-    let registration = json!({
-        "role": args.role,
-        "n_count": 1,
-        "node_0": { "host": "0.0.0.0", "port": 8020, "f_port": 5000, "log_msgs": false, "verbose": false },
-    });
-    client
-        .call(Method::POST, &base, Some(&registration))
-        .await?;
-    let tags = |list: &[String]| -> Value {
-        Value::Array(
-            list.iter()
-                .map(|t| {
-                    Value::Array(
-                        t.split('/')
-                            .filter(|s| !s.is_empty())
-                            .map(|s| Value::String(s.to_owned()))
-                            .collect(),
-                    )
-                })
-                .collect(),
-        )
-    };
+/// A registration for a worker that dials in: Synergos requires one node.
+fn default_registration() -> Map<String, Value> {
     let mut body = Map::new();
-    body.insert("train".into(), tags(&args.train));
-    if !args.evaluate.is_empty() {
-        body.insert("evaluate".into(), tags(&args.evaluate));
-    }
-    if !args.predict.is_empty() {
-        body.insert("predict".into(), tags(&args.predict));
+    body.insert("role".into(), json!("guest"));
+    body.insert("n_count".into(), json!(1));
+    body.insert(
+        "node_0".into(),
+        json!({ "host": "0.0.0.0", "port": 8020, "f_port": 5000, "log_msgs": false, "verbose": false }),
+    );
+    body
+}
+
+async fn register(client: &Client, out: Output, args: RegisterArgs) -> Result<(), ClientError> {
+    let ids = RegistrationId {
+        collab_id: args.collab_id,
+        project_id: args.project_id,
+        participant_id: args.participant_id,
+    };
+    let mut registration = default_registration();
+    registration.insert("role".into(), json!(args.role));
+    client
+        .call(
+            Method::POST,
+            &ids.item(Res::Registration),
+            Some(&Value::Object(registration)),
+        )
+        .await?;
+    let mut tags = Map::new();
+    tags.insert("train".into(), tag_list(&args.train));
+    for (meta, list) in [("evaluate", &args.evaluate), ("predict", &args.predict)] {
+        if !list.is_empty() {
+            tags.insert(meta.into(), tag_list(list));
+        }
     }
     let value = client
         .call(
             Method::POST,
-            &format!("{base}/tags"),
-            Some(&Value::Object(body)),
+            &ids.item(Res::Tags),
+            Some(&Value::Object(tags)),
         )
         .await?;
-    show(&value);
+    out.records(&value);
     Ok(())
 }
 
-/// Follows a job, printing progress lines (unless `quiet` JSON output is wanted).
-async fn follow(client: &Client, job: &str, quiet: bool) -> Result<Value, ClientError> {
-    let last = client
-        .follow_job(job, |event| {
-            if !quiet && let Some(line) = progress_line(event) {
-                eprintln!("{line}");
+/// `a/b/c` tags as Synergos token lists.
+fn tag_list(tags: &[String]) -> Value {
+    Value::Array(
+        tags.iter()
+            .map(|t| {
+                Value::Array(
+                    t.split('/')
+                        .filter(|s| !s.is_empty())
+                        .map(|s| Value::String(s.to_owned()))
+                        .collect(),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// Starts a job, shows its progress (unless JSON is wanted on a pipe), and
+/// returns its result or the server's reason for failing.
+async fn run_job(
+    client: &Client,
+    path: &str,
+    body: &Value,
+    quiet: bool,
+) -> Result<Value, ClientError> {
+    let job = client.start_job(path, body).await?;
+    let mut progress = Progress::default();
+    client
+        .follow_job(&job, |event| {
+            if !quiet {
+                progress.event(event)
             }
         })
         .await?;
-    Ok(last)
-}
-
-/// Fetches a finished job and turns a failure into an error.
-async fn job_result(client: &Client, job: &str, _last: &Value) -> Result<Value, ClientError> {
-    let job = client
+    let record = client
         .call(Method::GET, &format!("/ttp/jobs/{job}"), None)
         .await?;
-    match job.get("state").and_then(Value::as_str) {
-        Some("succeeded") => Ok(job.get("result").cloned().unwrap_or(Value::Null)),
+    match record.get("state").and_then(Value::as_str) {
+        Some("succeeded") => Ok(record.get("result").cloned().unwrap_or(Value::Null)),
         Some(state) => Err(ClientError::Server {
             status: reqwest::StatusCode::UNPROCESSABLE_ENTITY,
             message: format!(
-                "job {state}: {}",
-                job.get("error")
+                "job {job} {state}: {}",
+                record
+                    .get("error")
                     .and_then(Value::as_str)
                     .unwrap_or("no reason recorded")
             ),
         }),
-        None => Err(ClientError::Protocol("job has no state".into())),
+        None => Err(ClientError::Protocol(format!("job {job} has no state"))),
     }
 }
 
-/// One human line per progress event.
-fn progress_line(event: &Value) -> Option<String> {
-    let kind = event.get("type").and_then(Value::as_str)?;
-    let get = |k: &str| event.get(k);
-    let n = |k: &str| get(k).and_then(Value::as_u64).unwrap_or(0);
-    Some(match kind {
-        "round" => format!(
-            "round {:>3}/{:<3} train loss {}  ({:.1} s)",
-            n("round"),
-            n("rounds"),
-            output::number(get("train_loss")),
-            get("seconds").and_then(Value::as_f64).unwrap_or(0.0)
-        ),
-        "evaluated" => format!(
-            "evaluated {}: {} rows",
-            get("participant_id").and_then(Value::as_str).unwrap_or("?"),
-            n("sample_count")
-        ),
-        "completed" => "done".to_owned(),
-        "failed" => format!(
-            "failed: {}",
-            get("error").and_then(Value::as_str).unwrap_or("?")
-        ),
-        _ => get("message").and_then(Value::as_str)?.to_owned(),
-    })
+fn fields_body(fields: &Fields) -> Result<Map<String, Value>, ClientError> {
+    let mut body = Map::new();
+    for pair in &fields.set {
+        let (key, value) = pair
+            .split_once('=')
+            .ok_or_else(|| usage(format!("--set `{pair}` must be KEY=VALUE")))?;
+        body.insert(key.to_owned(), parse_value(value)?);
+    }
+    if let Some(action) = &fields.action {
+        body.insert("action".into(), Value::String(action.clone()));
+    }
+    if let Some(model) = &fields.model {
+        body.insert("model".into(), parse_value(&format!("@{model}"))?);
+    }
+    Ok(body)
 }
 
-fn print_records(value: &Value) {
-    let records: Vec<&Value> = match value {
-        Value::Array(items) => items.iter().collect(),
-        other => vec![other],
-    };
-    let rows: Vec<Vec<String>> = records
-        .iter()
-        .map(|r| {
-            vec![
-                r.get("kind")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_owned(),
-                output::key_text(r),
-            ]
-        })
-        .collect();
-    output::table(&["KIND", "KEY"], &rows);
+/// JSON if it parses, `@file` for a JSON file, else a plain string.
+fn parse_value(text: &str) -> Result<Value, ClientError> {
+    if let Some(path) = text.strip_prefix('@') {
+        let content =
+            std::fs::read_to_string(path).map_err(|e| usage(format!("reading {path}: {e}")))?;
+        return serde_json::from_str(&content)
+            .map_err(|e| usage(format!("{path} is not valid JSON: {e}")));
+    }
+    Ok(serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned())))
 }
 
-fn print_validations(value: &Value) {
-    let empty = Vec::new();
-    let rows: Vec<Vec<String>> = value
-        .as_array()
-        .unwrap_or(&empty)
-        .iter()
-        .map(|record| {
-            let key = record.get("key").cloned().unwrap_or(Value::Null);
-            let stats = record
-                .pointer("/evaluate/statistics")
-                .cloned()
-                .unwrap_or(Value::Null);
-            let text = |k: &str| key.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
-            let mean =
-                |k: &str| output::mean_of(stats.get(k)).map_or("-".into(), |v| format!("{v:.4}"));
-            vec![
-                text("participant_id"),
-                text("expt_id"),
-                text("run_id"),
-                output::number(stats.get("top1_accuracy")),
-                mean("f_score"),
-                mean("roc_auc_score"),
-                output::number(stats.get("R2")),
-                output::number(stats.get("MSE")),
-            ]
-        })
-        .collect();
-    output::table(
-        &[
-            "PARTICIPANT",
-            "EXPT",
-            "RUN",
-            "TOP1_ACC",
-            "F1_MACRO",
-            "AUC_MACRO",
-            "R2",
-            "MSE",
-        ],
-        &rows,
-    );
+fn usage(message: String) -> ClientError {
+    ClientError::Usage(message)
 }
 
-/// The headline metrics of validation records as one JSON object.
-fn validation_summary(value: &Value) -> Value {
+/// The headline metrics of validation or prediction records as one JSON object.
+fn summary(value: &Value, meta: &str) -> Value {
     let mut participants = Map::new();
     for record in value.as_array().into_iter().flatten() {
         let Some(participant) = record
@@ -407,7 +302,7 @@ fn validation_summary(value: &Value) -> Value {
             continue;
         };
         let stats = record
-            .pointer("/evaluate/statistics")
+            .pointer(&format!("/{meta}/statistics"))
             .cloned()
             .unwrap_or(Value::Null);
         let mut entry = Map::new();
@@ -438,18 +333,159 @@ fn validation_summary(value: &Value) -> Value {
     json!({ "validations": participants })
 }
 
-fn read_json_arg(arg: &str) -> Result<Value, ClientError> {
-    let text = if arg.trim_start().starts_with(['[', '{']) {
-        arg.to_owned()
-    } else {
-        std::fs::read_to_string(arg).map_err(|e| usage(format!("reading {arg}: {e}")))?
-    };
-    serde_json::from_str(&text).map_err(|e| usage(format!("{arg} is not valid JSON: {e}")))
+/// Tables or JSON.
+#[derive(Debug, Clone, Copy)]
+struct Output {
+    json: bool,
 }
 
-fn usage(message: String) -> ClientError {
-    ClientError::Server {
-        status: reqwest::StatusCode::BAD_REQUEST,
-        message,
+impl Output {
+    fn records(&self, value: &Value) {
+        if self.json {
+            return output::json(value);
+        }
+        let rows: Vec<Vec<String>> = as_list(value)
+            .iter()
+            .map(|r| {
+                vec![
+                    r.get("kind")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_owned(),
+                    output::key_text(r),
+                    output::fields_text(r),
+                ]
+            })
+            .collect();
+        output::table(&["KIND", "KEY", "FIELDS"], &rows);
+    }
+
+    fn models(&self, value: &Value) {
+        if self.json {
+            return output::json(value);
+        }
+        let rows: Vec<Vec<String>> = as_list(value)
+            .iter()
+            .map(|r| {
+                let history = r
+                    .pointer("/global/loss_history/train")
+                    .and_then(Value::as_object);
+                let last = history
+                    .and_then(|h| h.iter().max_by_key(|(k, _)| k.parse::<u64>().unwrap_or(0)))
+                    .map(|(_, v)| v.clone());
+                vec![
+                    r.pointer("/key/expt_id")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_owned(),
+                    r.pointer("/key/run_id")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_owned(),
+                    history.map_or(0, |h| h.len()).to_string(),
+                    output::number(last.as_ref()),
+                    r.pointer("/global/path")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_owned(),
+                ]
+            })
+            .collect();
+        output::table(
+            &["EXPT", "RUN", "ROUNDS", "FINAL_LOSS", "GLOBAL_MODEL"],
+            &rows,
+        );
+    }
+
+    fn statistics(&self, value: &Value, meta: &str) {
+        if self.json {
+            return output::json(value);
+        }
+        let rows: Vec<Vec<String>> = as_list(value)
+            .iter()
+            .map(|record| {
+                let key = record.get("key").cloned().unwrap_or(Value::Null);
+                let stats = record
+                    .pointer(&format!("/{meta}/statistics"))
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                let text = |k: &str| key.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+                let mean = |k: &str| {
+                    output::mean_of(stats.get(k)).map_or("-".into(), |v| format!("{v:.4}"))
+                };
+                vec![
+                    text("participant_id"),
+                    text("project_id"),
+                    text("expt_id"),
+                    text("run_id"),
+                    output::number(stats.get("top1_accuracy")),
+                    mean("f_score"),
+                    mean("roc_auc_score"),
+                    output::number(stats.get("R2")),
+                    output::number(stats.get("MSE")),
+                ]
+            })
+            .collect();
+        output::table(
+            &[
+                "PARTICIPANT",
+                "PROJECT",
+                "EXPT",
+                "RUN",
+                "TOP1_ACC",
+                "F1_MACRO",
+                "AUC_MACRO",
+                "R2",
+                "MSE",
+            ],
+            &rows,
+        );
+    }
+
+    fn job(&self, job: &Value) {
+        if self.json {
+            return output::json(job);
+        }
+        let text = |k: &str| job.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+        let progress = job.get("progress").cloned().unwrap_or(Value::Null);
+        let n = |k: &str| {
+            progress
+                .get(k)
+                .and_then(Value::as_u64)
+                .unwrap_or(0)
+                .to_string()
+        };
+        output::table(
+            &[
+                "ID",
+                "KIND",
+                "STATE",
+                "ROUND",
+                "COMBINATION",
+                "MESSAGE",
+                "ERROR",
+            ],
+            &[vec![
+                text("id"),
+                text("kind"),
+                text("state"),
+                format!("{}/{}", n("round"), n("rounds")),
+                format!("{}/{}", n("combination"), n("combinations")),
+                progress
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned(),
+                text("error"),
+            ]],
+        );
+    }
+}
+
+fn as_list(value: &Value) -> Vec<&Value> {
+    match value {
+        Value::Array(items) => items.iter().collect(),
+        Value::Null => Vec::new(),
+        other => vec![other],
     }
 }

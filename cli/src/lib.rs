@@ -5,5 +5,7 @@ pub mod args;
 pub mod client;
 pub mod commands;
 pub mod output;
+pub mod paths;
+pub mod progress;
 
 pub use args::Cli;

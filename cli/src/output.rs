@@ -64,6 +64,33 @@ pub fn key_text(record: &Value) -> String {
     }
 }
 
+/// The record's own fields (not its key, relations or bookkeeping), short.
+pub fn fields_text(record: &Value) -> String {
+    const SKIP: [&str; 7] = [
+        "key",
+        "relations",
+        "doc_id",
+        "kind",
+        "created_at",
+        "link",
+        "links",
+    ];
+    let Some(object) = record.as_object() else {
+        return String::new();
+    };
+    let text: Vec<String> = object
+        .iter()
+        .filter(|(k, _)| !SKIP.contains(&k.as_str()))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let joined = text.join(" ");
+    if joined.chars().count() > 80 {
+        format!("{}...", joined.chars().take(77).collect::<String>())
+    } else {
+        joined
+    }
+}
+
 /// Formats a number for a table cell.
 pub fn number(value: Option<&Value>) -> String {
     match value.and_then(Value::as_f64) {

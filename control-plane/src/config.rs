@@ -14,7 +14,8 @@ pub struct Config {
     #[arg(long, env = "TTP_REST_ADDR", default_value = "0.0.0.0:5000")]
     pub rest_addr: SocketAddr,
 
-    /// Address of the gRPC endpoint (standard gRPC health checking for now).
+    /// Address of the public gRPC API (`ttp.control.v1.Control`, health and
+    /// reflection).
     #[arg(long, env = "TTP_GRPC_ADDR", default_value = "0.0.0.0:50052")]
     pub grpc_addr: SocketAddr,
 
@@ -36,7 +37,9 @@ pub struct Config {
     #[arg(long, env = "TTP_MLFLOW_DIR", default_value = "./mlflow")]
     pub mlflow_dir: PathBuf,
 
-    /// Database URL; SQLite only in this build (`sqlite://PATH` or a path).
+    /// Database URL: `postgres://USER:PASSWORD@HOST:PORT/DATABASE` (or
+    /// `postgresql://`) for PostgreSQL, the database already created; a file
+    /// path or `sqlite://PATH` for SQLite. Migrations run at start-up.
     /// Default: `<data-dir>/ttp.sqlite3`.
     #[arg(long, env = "TTP_DATABASE_URL")]
     pub database_url: Option<String>,

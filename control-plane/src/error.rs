@@ -98,6 +98,10 @@ impl ApiError {
         Self::new(Code::Conflict, message)
     }
 
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(Code::PermissionDenied, message)
+    }
+
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(Code::Unavailable, message)
     }

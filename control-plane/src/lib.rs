@@ -1,6 +1,6 @@
-//! The control plane of the TTP: the Synergos REST surface over a SQLite
-//! store, jobs that drive the data plane over gRPC (alignment, training,
-//! validation), and a gRPC endpoint.
+//! The control plane of the TTP: the Synergos REST surface over a SQLite or
+//! PostgreSQL store, jobs that drive the data plane over gRPC (alignment,
+//! training, validation), and the public gRPC API with health and reflection.
 //!
 //! `main.rs` parses [`Config`], installs logging, binds the listeners and
 //! calls [`run`]; tests bind port 0 and pass their own shutdown future, or
@@ -14,7 +14,9 @@ pub mod error;
 pub mod grpc;
 pub mod jobs;
 mod learning;
+pub mod openapi;
 pub mod record;
+pub mod records;
 pub mod rest;
 pub mod state;
 pub mod validate;
@@ -53,7 +55,7 @@ pub async fn run(
         );
     }
     let data_plane = data_plane::GrpcDataPlane::new(&config.data_plane)?;
-    tracing::info!(data_plane = %config.data_plane, database = %config.database_url(), "control plane configured");
+    tracing::info!(data_plane = %config.data_plane, database = %db::redacted(&config.database_url()), "control plane configured");
     let state = AppState::new(db, Arc::new(data_plane));
     serve(state, rest_listener, grpc_listener, shutdown).await
 }
@@ -90,7 +92,7 @@ pub async fn serve(
     let grpc = {
         let state = state.clone();
         async move {
-            let served = grpc::serve(grpc_listener, state.shutdown_signal()).await;
+            let served = grpc::serve(state.clone(), grpc_listener, state.shutdown_signal()).await;
             state.begin_shutdown();
             served.map_err(anyhow::Error::from)
         }

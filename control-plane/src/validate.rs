@@ -114,7 +114,9 @@ fn reject_unknown(
     fields: &Map<String, Value>,
     allowed: impl Fn(&str) -> bool,
 ) -> Result<(), ApiError> {
-    match fields.keys().find(|k| !allowed(k)) {
+    // `link` is server-managed: bodies carrying it are refused by
+    // `strip_derived`, and stored records (checked again on update) hold it.
+    match fields.keys().find(|k| k.as_str() != "link" && !allowed(k)) {
         Some(unknown) => Err(ApiError::invalid(format!("unknown field `{unknown}`"))),
         None => Ok(()),
     }

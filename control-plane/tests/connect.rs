@@ -9,14 +9,23 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{TestApp, linear_model};
+use common::{TestApp, TestDb, linear_model};
 use serde_json::json;
 
 const C1: &str = "/ttp/connect/collaborations/c1";
 
-#[tokio::test]
-async fn the_synergos_flow_creates_records_in_the_envelope() {
-    let app = TestApp::new().await;
+common::on_both_backends!(
+    the_synergos_flow_creates_records_in_the_envelope,
+    post_is_an_upsert_and_put_a_shallow_merge,
+    missing_records_give_the_synergos_404_messages,
+    invalid_bodies_are_417_naming_the_field_on_create_and_update,
+    paths_work_with_and_without_a_trailing_slash,
+    malformed_bodies_are_client_errors,
+    deletes_cascade_only_within_the_full_key,
+);
+
+async fn the_synergos_flow_creates_records_in_the_envelope(db: TestDb) {
+    let app = TestApp::on(db).await;
     app.seed_project("c1", "p1").await;
 
     let (status, body) = app.get(&format!("{C1}/projects/p1")).await;
@@ -97,9 +106,8 @@ async fn the_synergos_flow_creates_records_in_the_envelope() {
     );
 }
 
-#[tokio::test]
-async fn post_is_an_upsert_and_put_a_shallow_merge() {
-    let app = TestApp::new().await;
+async fn post_is_an_upsert_and_put_a_shallow_merge(db: TestDb) {
+    let app = TestApp::on(db).await;
     let mq = json!({"host": "mq", "ports": {"main": 5672, "ui": 15672}, "secure": false});
     let first = app
         .post_ok(
@@ -133,9 +141,8 @@ async fn post_is_an_upsert_and_put_a_shallow_merge() {
     assert!(body["message"].as_str().unwrap().contains("`link`"));
 }
 
-#[tokio::test]
-async fn missing_records_give_the_synergos_404_messages() {
-    let app = TestApp::new().await;
+async fn missing_records_give_the_synergos_404_messages(db: TestDb) {
+    let app = TestApp::on(db).await;
     let cases = [
         (
             "GET",
@@ -189,9 +196,8 @@ async fn missing_records_give_the_synergos_404_messages() {
     assert_eq!(body["message"], "Collaboration 'c1' does not exist!");
 }
 
-#[tokio::test]
-async fn invalid_bodies_are_417_naming_the_field_on_create_and_update() {
-    let app = TestApp::new().await;
+async fn invalid_bodies_are_417_naming_the_field_on_create_and_update(db: TestDb) {
+    let app = TestApp::on(db).await;
     app.post_ok(
         "/ttp/connect/collaborations",
         json!({"collab_id": "c1"}),
@@ -315,9 +321,8 @@ async fn invalid_bodies_are_417_naming_the_field_on_create_and_update() {
     }
 }
 
-#[tokio::test]
-async fn paths_work_with_and_without_a_trailing_slash() {
-    let app = TestApp::new().await;
+async fn paths_work_with_and_without_a_trailing_slash(db: TestDb) {
+    let app = TestApp::on(db).await;
     app.seed_project("c1", "p1").await;
     for uri in [
         "/ttp/connect/collaborations",
@@ -341,9 +346,8 @@ async fn paths_work_with_and_without_a_trailing_slash() {
     assert_eq!(health, json!({"status": "ok"}));
 }
 
-#[tokio::test]
-async fn malformed_bodies_are_client_errors() {
-    let app = TestApp::new().await;
+async fn malformed_bodies_are_client_errors(db: TestDb) {
+    let app = TestApp::on(db).await;
     let send = |body: &'static str, content_type: &'static str| {
         Request::builder()
             .method("POST")
@@ -373,9 +377,8 @@ async fn malformed_bodies_are_client_errors() {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
 }
 
-#[tokio::test]
-async fn deletes_cascade_only_within_the_full_key() {
-    let app = TestApp::new().await;
+async fn deletes_cascade_only_within_the_full_key(db: TestDb) {
+    let app = TestApp::on(db).await;
     app.seed_project("c1", "p1").await;
     app.seed_project("c2", "p1").await;
 

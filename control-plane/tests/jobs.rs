@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{TestApp, alignment_response, completed, evaluated, round};
+use common::{TestApp, TestDb, alignment_response, completed, evaluated, round};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -23,8 +23,19 @@ const TRAIN: &str = "/ttp/train/collaborations/c1/projects/p1";
 const EVALUATE: &str = "/ttp/evaluate/collaborations/c1/projects/p1";
 const EXPERIMENT: &str = "/ttp/connect/collaborations/c1/projects/p1/experiments/e1";
 
-async fn aligned_app() -> TestApp {
-    let app = TestApp::new().await;
+common::on_both_backends!(
+    alignment_stores_spacers_and_auto_fixes_the_model,
+    alignment_refuses_unknown_options_and_can_skip_the_fix,
+    training_needs_an_alignment_first,
+    training_stores_a_model_record,
+    failures_keep_their_meaning,
+    validation_stores_one_record_per_participant,
+    respond_async_gives_202_and_a_job_to_follow,
+    a_failed_async_job_reports_its_error,
+);
+
+async fn aligned_app(db: TestDb) -> TestApp {
+    let app = TestApp::on(db).await;
     app.seed_project("c1", "p1").await;
     *app.fake.align_response.lock().unwrap() = Some(Ok(alignment_response()));
     app.post_ok(&format!("{TRAIN}/alignments"), json!({}), 201)
@@ -32,9 +43,8 @@ async fn aligned_app() -> TestApp {
     app
 }
 
-#[tokio::test]
-async fn alignment_stores_spacers_and_auto_fixes_the_model() {
-    let app = TestApp::new().await;
+async fn alignment_stores_spacers_and_auto_fixes_the_model(db: TestDb) {
+    let app = TestApp::on(db).await;
     app.seed_project("c1", "p1").await;
     *app.fake.align_response.lock().unwrap() = Some(Ok(alignment_response()));
 
@@ -80,9 +90,8 @@ async fn alignment_stores_spacers_and_auto_fixes_the_model() {
     assert_eq!(listed["data"].as_array().unwrap().len(), 2);
 }
 
-#[tokio::test]
-async fn alignment_refuses_unknown_options_and_can_skip_the_fix() {
-    let app = TestApp::new().await;
+async fn alignment_refuses_unknown_options_and_can_skip_the_fix(db: TestDb) {
+    let app = TestApp::on(db).await;
     app.seed_project("c1", "p1").await;
     *app.fake.align_response.lock().unwrap() = Some(Ok(alignment_response()));
     let (status, body) = app
@@ -104,9 +113,8 @@ async fn alignment_refuses_unknown_options_and_can_skip_the_fix() {
     );
 }
 
-#[tokio::test]
-async fn training_needs_an_alignment_first() {
-    let app = TestApp::new().await;
+async fn training_needs_an_alignment_first(db: TestDb) {
+    let app = TestApp::on(db).await;
     app.seed_project("c1", "p1").await;
     let (status, body) = app.post(&format!("{TRAIN}/models"), json!({})).await;
     assert_eq!(status, StatusCode::CONFLICT);
@@ -115,9 +123,8 @@ async fn training_needs_an_alignment_first() {
     assert!(app.fake.run_requests().is_empty());
 }
 
-#[tokio::test]
-async fn training_stores_a_model_record() {
-    let app = aligned_app().await;
+async fn training_stores_a_model_record(db: TestDb) {
+    let app = aligned_app(db).await;
     app.fake.script_run(vec![
         Event::Started(pb::RunStarted {
             job_id: "x".into(),
@@ -180,9 +187,8 @@ fn uuid_like(text: &str) -> bool {
     text.len() == 36 && text.chars().filter(|c| *c == '-').count() == 4
 }
 
-#[tokio::test]
-async fn failures_keep_their_meaning() {
-    let app = aligned_app().await;
+async fn failures_keep_their_meaning(db: TestDb) {
+    let app = aligned_app(db).await;
     app.fake.script_run(vec![Event::Failed(pb::RunFailed {
         reason: "participant `bob`: column `age` in schema.json is not in data.csv".into(),
     })]);
@@ -211,9 +217,8 @@ async fn failures_keep_their_meaning() {
     assert!(app.get(&format!("{TRAIN}/models")).await.0 == StatusCode::NOT_FOUND);
 }
 
-#[tokio::test]
-async fn validation_stores_one_record_per_participant() {
-    let app = aligned_app().await;
+async fn validation_stores_one_record_per_participant(db: TestDb) {
+    let app = aligned_app(db).await;
     // Nothing trained yet: nothing to validate.
     let (status, body) = app
         .post(&format!("{EVALUATE}/validations"), json!({}))
@@ -328,9 +333,8 @@ async fn read_events(body: Body) -> Vec<Value> {
     EventReader::new(body).rest().await
 }
 
-#[tokio::test]
-async fn respond_async_gives_202_and_a_job_to_follow() {
-    let app = aligned_app().await;
+async fn respond_async_gives_202_and_a_job_to_follow(db: TestDb) {
+    let app = aligned_app(db).await;
     let run = app.fake.live_run();
     let request = Request::builder()
         .method("POST")
@@ -418,9 +422,8 @@ async fn respond_async_gives_202_and_a_job_to_follow() {
     assert_eq!(events[0]["type"], "completed");
 }
 
-#[tokio::test]
-async fn a_failed_async_job_reports_its_error() {
-    let app = aligned_app().await;
+async fn a_failed_async_job_reports_its_error(db: TestDb) {
+    let app = aligned_app(db).await;
     app.fake.script_run(vec![Event::Failed(pb::RunFailed {
         reason: "participant `alice`: no rows".into(),
     })]);

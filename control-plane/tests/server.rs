@@ -9,6 +9,7 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use common::TestDb;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -28,10 +29,15 @@ async fn http_get(addr: SocketAddr, path: &str) -> (u16, Value) {
     (status, serde_json::from_str(body).unwrap())
 }
 
-#[tokio::test]
-async fn restart_fails_jobs_left_running_and_servers_answer() {
+common::on_both_backends!(
+    restart_fails_jobs_left_running_and_servers_answer,
+    shutdown_ends_event_streams_and_fails_running_jobs,
+);
+
+async fn restart_fails_jobs_left_running_and_servers_answer(db: TestDb) {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config::rooted_at(dir.path());
+    let mut config = Config::rooted_at(dir.path());
+    config.database_url = Some(db.url.clone());
 
     // A job of a previous process, left running at round 3.
     let job = Job::new(JobKind::Train, Key::project("c1", "p1"));
@@ -105,9 +111,8 @@ async fn open_request(addr: SocketAddr, request: &str) -> (TcpStream, String) {
     (stream, String::from_utf8(head).unwrap())
 }
 
-#[tokio::test]
-async fn shutdown_ends_event_streams_and_fails_running_jobs() {
-    let app = common::TestApp::new().await;
+async fn shutdown_ends_event_streams_and_fails_running_jobs(db: TestDb) {
+    let app = common::TestApp::on(db).await;
     app.seed_project("c1", "p1").await;
     *app.fake.align_response.lock().unwrap() = Some(Ok(common::alignment_response()));
     app.post_ok(

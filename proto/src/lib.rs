@@ -1,13 +1,25 @@
 //! Wire types shared by the control plane, the data plane and the workers: the
 //! generated protobuf messages plus the chunked tensor transfer that every
-//! weights exchange goes through.
+//! weights exchange goes through, and the control plane's public gRPC API.
 
 pub mod transfer;
 
-/// Generated from `proto/ttp/v1/*.proto`.
+/// Generated from the internal protocols: `tensor`, `session` and `dataplane.proto`.
 pub mod v1 {
     #![allow(clippy::all, missing_docs)]
     tonic::include_proto!("ttp.v1");
+}
+
+/// The control plane's public gRPC API, generated from `proto/ttp/v1/control.proto`.
+pub mod control {
+    pub mod v1 {
+        #![allow(clippy::all, missing_docs)]
+        tonic::include_proto!("ttp.control.v1");
+
+        /// The encoded `FileDescriptorSet` of `control.proto`, for gRPC reflection.
+        pub const FILE_DESCRIPTOR_SET: &[u8] =
+            tonic::include_file_descriptor_set!("ttp_control_v1_descriptor");
+    }
 }
 
 /// Version spoken on the worker websocket; a worker with another version is refused.

@@ -130,6 +130,41 @@ async fn the_cli_drives_a_federated_run_to_validated_metrics() {
         assert_eq!(per_class.len(), 5);
     }
 
+    // Participant-initiated prediction on its own labelled rows.
+    let predictions =
+        format!("{url}/ttp/evaluate/participants/participant_1/collaborations/c/predictions");
+    let client = reqwest::Client::new();
+    let response = client
+        .post(&predictions)
+        .json(&serde_json::json!({"tags": {"p": [["heart_disease", "data1", "non_iid_1"]]}}))
+        .send()
+        .await
+        .expect("predict");
+    assert_eq!(response.status().as_u16(), 200);
+    let body: Value = response.json().await.expect("json");
+    let records = body["data"].as_array().expect("list");
+    assert_eq!(records.len(), 1, "{body}");
+    assert_eq!(records[0]["key"]["participant_id"], "participant_1");
+    assert!(
+        records[0]["predict"]["statistics"]["top1_accuracy"]
+            .as_f64()
+            .is_some()
+    );
+    let (status, _) = get(&predictions).await;
+    assert_eq!(status, 200);
+
+    // Predict data with other columns would move the other participant's
+    // alignment: refused as feature drift, as in Synergos.
+    let response = client
+        .post(&predictions)
+        .json(&serde_json::json!({"tags": {"p": [["abalone", "data1", "predict"]]}}))
+        .send()
+        .await
+        .expect("predict");
+    assert_eq!(response.status().as_u16(), 403);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["message"], "Feature drift detected!");
+
     for worker in workers {
         worker.shutdown().await;
     }

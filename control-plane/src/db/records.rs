@@ -223,6 +223,9 @@ fn upsert(
     get(conn, kind, &key)?.ok_or_else(|| ApiError::internal("inserted record vanished"))
 }
 
+/// Ids bound per `DELETE`, well under every backend's parameter limit.
+const DELETE_CHUNK: usize = 500;
+
 /// Checks the merged fields of an update before they are written.
 pub type MergeCheck = Box<dyn FnOnce(&Map<String, Value>) -> Result<(), ApiError> + Send>;
 
@@ -320,13 +323,18 @@ impl Db {
                         "incomplete {kind:?} key {own_key:?}"
                     )));
                 }
-                for related in kind.relations() {
-                    let doomed = matching(*related, &own_key, false).select(records::doc_id);
-                    diesel::delete(records::table.filter(records::doc_id.eq_any(doomed)))
+                // The view read every related record under the full key,
+                // and the writer lock keeps new ones out until commit.
+                let doomed: Vec<i64> = before
+                    .relations
+                    .iter()
+                    .flat_map(|(_, related)| related.iter().map(|r| r.doc_id))
+                    .chain([before.record.doc_id])
+                    .collect();
+                for ids in doomed.chunks(DELETE_CHUNK) {
+                    diesel::delete(records::table.filter(records::doc_id.eq_any(ids)))
                         .execute(conn)?;
                 }
-                diesel::delete(records::table.filter(records::doc_id.eq(before.record.doc_id)))
-                    .execute(conn)?;
                 Ok(Some(before))
             })
         })

@@ -1,4 +1,5 @@
-//! Diesel table definitions; they mirror `migrations/sqlite`.
+//! Diesel table definitions; they mirror `migrations/sqlite` and
+//! `migrations/postgres`, which must stay alike column for column.
 
 diesel::table! {
     records (doc_id) {

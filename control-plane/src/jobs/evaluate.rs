@@ -93,7 +93,7 @@ pub async fn execute(mut ctx: JobContext, plan: EvaluatePlan) -> Result<Value, A
         };
         tracing::info!(job_id = ctx.id(), run = %request.job_id, expt_id = %key.expt_id, run_id = %key.run_id, "starting evaluation run");
         let stream = ctx.state().data_plane().start_run(request).await?;
-        let outcome = follow_run(&mut ctx, combination, stream, true).await?;
+        let outcome = follow_run(&mut ctx, combination, stream, Some(Kind::Validation)).await?;
         validations.extend(outcome.validations);
     }
     Ok(Value::Array(validations))

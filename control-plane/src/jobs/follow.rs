@@ -74,13 +74,13 @@ pub fn statistics_json(statistics: &std::collections::HashMap<String, pb::Metric
 }
 
 /// Consumes `stream` until the run ends, publishing progress on `ctx`. For
-/// evaluation runs every `ParticipantEvaluated` is stored as a Validation
-/// record as soon as it arrives.
+/// evaluation runs every `ParticipantEvaluated` is stored as a record of
+/// kind `store_as` (Validation or Prediction) as soon as it arrives.
 pub async fn follow_run(
     ctx: &mut JobContext,
     combination: &Combination,
     mut stream: RunStream,
-    store_validations: bool,
+    store_as: Option<Kind>,
 ) -> Result<RunOutcome, ApiError> {
     let key = combination.key();
     let (expt_id, run_id) = (key.expt_id.clone(), key.run_id.clone());
@@ -157,7 +157,7 @@ pub async fn follow_run(
             }
             Event::ParticipantEvaluated(evaluated) => {
                 let statistics = statistics_json(&evaluated.statistics);
-                if store_validations {
+                if let Some(kind) = store_as {
                     let mut fields = Map::new();
                     fields.insert(
                         evaluated.meta.clone(),
@@ -169,7 +169,7 @@ pub async fn follow_run(
                     let stored = ctx
                         .state()
                         .db()
-                        .upsert_record(Kind::Validation, validation_key, fields)
+                        .upsert_record(kind, validation_key, fields)
                         .await?;
                     validations.push(stored.record.to_json());
                 }

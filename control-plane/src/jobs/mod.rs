@@ -1,5 +1,5 @@
 //! Long-running operations started through REST (alignment, training,
-//! validation): their persisted shape, the live event broadcast, and the
+//! validation, prediction): their persisted shape, the live event broadcast, and the
 //! workflows themselves.
 //!
 //! A job row is durable (see `crate::db`); its events are broadcast in memory
@@ -11,8 +11,10 @@ pub mod align;
 pub mod evaluate;
 mod follow;
 mod plan;
+pub mod predict;
 mod runner;
 pub mod train;
+pub mod watch;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -32,6 +34,7 @@ pub enum JobKind {
     Align,
     Train,
     Validate,
+    Predict,
 }
 
 impl JobKind {
@@ -40,13 +43,19 @@ impl JobKind {
             JobKind::Align => "align",
             JobKind::Train => "train",
             JobKind::Validate => "validate",
+            JobKind::Predict => "predict",
         }
     }
 
     pub fn parse(text: &str) -> Option<JobKind> {
-        [JobKind::Align, JobKind::Train, JobKind::Validate]
-            .into_iter()
-            .find(|kind| kind.as_str() == text)
+        [
+            JobKind::Align,
+            JobKind::Train,
+            JobKind::Validate,
+            JobKind::Predict,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == text)
     }
 }
 

@@ -127,7 +127,7 @@ pub async fn execute(mut ctx: JobContext, plan: TrainPlan) -> Result<Value, ApiE
         };
         tracing::info!(job_id = ctx.id(), run = %request.job_id, expt_id = %key.expt_id, run_id = %key.run_id, "starting training run");
         let stream = ctx.state().data_plane().start_run(request).await?;
-        let outcome = follow_run(&mut ctx, combination, stream, false).await?;
+        let outcome = follow_run(&mut ctx, combination, stream, None).await?;
         let model = ctx
             .state()
             .db()

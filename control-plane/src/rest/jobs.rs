@@ -5,45 +5,71 @@
 
 use std::convert::Infallible;
 
-use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header::{HeaderName, LOCATION};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use futures_util::{Stream, StreamExt};
 use serde_json::{Map, Value};
 use tokio::sync::broadcast;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use super::RouteVars;
 use crate::envelope::Envelope;
 use crate::error::ApiError;
-use crate::jobs::{JobEvent, JobHandle};
+use crate::jobs::{Job, JobEvent, JobHandle};
+use crate::openapi::schemas;
 use crate::state::AppState;
 
 /// RFC 7240 `Prefer` (not among the `http` crate's constants).
 const PREFER: HeaderName = HeaderName::from_static("prefer");
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/ttp/jobs/{job_id}", get(read))
-        .route("/ttp/jobs/{job_id}/events", get(events))
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(read))
+        .routes(routes!(events))
 }
 
 fn job_not_found(id: &str) -> ApiError {
     ApiError::not_found(format!("Job '{id}' does not exist!"))
 }
 
+/// Read a job.
+///
+/// Its state, progress and, once it ended, its `result` (the records) or
+/// `error`. Not wrapped in the Synergos envelope.
+#[utoipa::path(
+    get,
+    path = "/ttp/jobs/{job_id}",
+    tag = "jobs",
+    operation_id = "read_job",
+    responses(
+        (status = 200, description = "The job.", body = schemas::Job),
+        (status = 404, response = schemas::NotFound),
+    )
+)]
 async fn read(
     State(state): State<AppState>,
-    Path(job_id): Path<String>,
+    vars: RouteVars,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let job = state
-        .db()
-        .job(&job_id)
-        .await?
-        .ok_or_else(|| job_not_found(&job_id))?;
+    let job_id = vars.get("job_id");
+    let job = find_job(&state, job_id).await?;
     Ok(axum::Json(job.to_json()))
+}
+
+/// The job `job_id`; an id that is not a UUID names no job, so it is not
+/// looked up.
+async fn find_job(state: &AppState, job_id: &str) -> Result<Job, ApiError> {
+    if uuid::Uuid::parse_str(job_id).is_err() {
+        return Err(job_not_found(job_id));
+    }
+    state
+        .db()
+        .job(job_id)
+        .await?
+        .ok_or_else(|| job_not_found(job_id))
 }
 
 /// Whether the client asked for `Prefer: respond-async` (RFC 7240).
@@ -147,17 +173,31 @@ fn sse_event(event: JobEvent) -> Result<Event, Infallible> {
     })
 }
 
+/// Follow a job's progress (Server-Sent Events).
+///
+/// A snapshot of the job first, then live events until the terminal
+/// `completed` or `failed`, after which the stream ends. Each event's
+/// `event:` is its type and its `data:` a JSON `JobEvent`. A lagging client
+/// gets a fresh snapshot instead of the events it missed.
+#[utoipa::path(
+    get,
+    path = "/ttp/jobs/{job_id}/events",
+    tag = "jobs",
+    operation_id = "job_events",
+    responses(
+        (status = 200, description = "An event stream; each `data:` is a JSON JobEvent.",
+            content_type = "text/event-stream", body = schemas::JobEvent),
+        (status = 404, response = schemas::NotFound),
+    )
+)]
 async fn events(
     State(state): State<AppState>,
-    Path(job_id): Path<String>,
+    vars: RouteVars,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let job_id = vars.get("job_id").to_owned();
     // Subscribe before reading the snapshot, so no event falls in between.
     let live = state.jobs().subscribe(&job_id);
-    let job = state
-        .db()
-        .job(&job_id)
-        .await?
-        .ok_or_else(|| job_not_found(&job_id))?;
+    let job = find_job(&state, &job_id).await?;
     let cursor = Cursor {
         phase: Phase::Snapshot(Box::new(JobEvent::snapshot(&job))),
         live,

@@ -7,7 +7,9 @@ mod collaborations;
 mod experiments;
 mod jobs;
 mod models;
+mod optimizations;
 mod participants;
+mod predictions;
 mod projects;
 mod registrations;
 mod runs;
@@ -25,11 +27,13 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::http::uri::PathAndQuery;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde_json::{Map, Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::envelope::Envelope;
 use crate::error::ApiError;
+use crate::openapi::schemas;
 use crate::record::{Field, Key, Kind, not_found_message};
 use crate::state::AppState;
 use crate::validate;
@@ -37,10 +41,13 @@ use crate::validate;
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
-/// The whole REST API. Every path answers with and without a trailing slash.
-pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/health", get(health))
+/// Every documented route: registered with its `#[utoipa::path]`
+/// annotation through `routes!`, so the router and `/openapi.json` come from
+/// the same list. A new resource file returns an `OpenApiRouter` and is
+/// merged here; `tests/openapi.rs` fails for a route the document lacks.
+pub fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(health))
         .merge(collaborations::routes())
         .merge(projects::routes())
         .merge(experiments::routes())
@@ -51,7 +58,16 @@ pub fn router(state: AppState) -> Router {
         .merge(alignments::routes())
         .merge(models::routes())
         .merge(validations::routes())
+        .merge(predictions::routes())
+        .merge(optimizations::routes())
         .merge(jobs::routes())
+        .merge(crate::openapi::routes())
+}
+
+/// The whole REST API. Every path answers with and without a trailing slash.
+pub fn router(state: AppState) -> Router {
+    let (routes, _) = api_routes().split_for_parts();
+    let api = routes
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -63,6 +79,14 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::map_request(trim_trailing_slash))
 }
 
+/// Whether the control plane is up.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "service",
+    operation_id = "health",
+    responses((status = 200, description = "The control plane serves requests.", body = schemas::Health))
+)]
 async fn health() -> axum::Json<Value> {
     axum::Json(json!({ "status": "ok" }))
 }
@@ -133,11 +157,26 @@ impl<S: Send + Sync> FromRequestParts<S> for RouteVars {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        match Path::<BTreeMap<String, String>>::from_request_parts(parts, state).await {
-            Ok(Path(vars)) => Ok(RouteVars(vars)),
-            Err(PathRejection::MissingPathParams(_)) => Ok(RouteVars::default()),
-            Err(rejection) => Err(ApiError::invalid(rejection.body_text())),
+        let vars = match Path::<BTreeMap<String, String>>::from_request_parts(parts, state).await {
+            Ok(Path(vars)) => vars,
+            Err(PathRejection::MissingPathParams(_)) => return Ok(RouteVars::default()),
+            Err(rejection) => return Err(ApiError::invalid(rejection.body_text())),
+        };
+        // No identifier holds a NUL (they are validated on create), and
+        // PostgreSQL text cannot: refuse it here rather than fail in a query.
+        if let Some((name, _)) = vars.iter().find(|(_, value)| value.contains('\0')) {
+            return Err(ApiError::invalid(format!(
+                "Invalid URL: `{name}` contains a NUL character"
+            )));
         }
+        Ok(RouteVars(vars))
+    }
+}
+
+impl RouteVars {
+    /// The value of route variable `name` (empty when the route has none).
+    pub fn get(&self, name: &str) -> &str {
+        self.0.get(name).map_or("", String::as_str)
     }
 }
 

@@ -1,14 +1,15 @@
 //! `/ttp/connect/participants[/<participant_id>]`: participant profiles. The
 //! body's `id` becomes the participant id and stays in the record.
 
-use axum::Router;
 use axum::extract::State;
-use axum::routing::get;
 use serde_json::{Map, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{JsonObject, Resource, RouteVars};
 use crate::envelope::Envelope;
 use crate::error::ApiError;
+use crate::openapi::schemas;
 use crate::record::{Key, Kind};
 use crate::state::AppState;
 use crate::validate;
@@ -25,19 +26,39 @@ const PARTICIPANT: Resource = Resource {
     check,
 };
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/ttp/connect/participants", get(list).post(create))
-        .route(
-            "/ttp/connect/participants/{participant_id}",
-            get(read).put(update).delete(remove),
-        )
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(read, update, remove))
 }
 
+/// List participants.
+#[utoipa::path(
+    get,
+    path = "/ttp/connect/participants",
+    tag = "participants",
+    operation_id = "list_participants",
+    responses((status = 200, description = "The participants (possibly none).", body = schemas::RecordListEnvelope))
+)]
 async fn list(State(state): State<AppState>, vars: RouteVars) -> Result<Envelope, ApiError> {
     PARTICIPANT.list(&state, &vars).await
 }
 
+/// Create a participant.
+///
+/// `id` becomes the participant id and stays in the record.
+#[utoipa::path(
+    post,
+    path = "/ttp/connect/participants",
+    tag = "participants",
+    operation_id = "create_participant",
+    request_body = schemas::ParticipantCreate,
+    responses(
+        (status = 201, description = "Created, or updated if it existed (POST is an upsert).", body = schemas::RecordEnvelope),
+        (status = 413, response = schemas::TooLarge),
+        (status = 417, response = schemas::InvalidBody),
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     vars: RouteVars,
@@ -55,10 +76,40 @@ async fn create(
         .await
 }
 
+/// Read a participant.
+#[utoipa::path(
+    get,
+    path = "/ttp/connect/participants/{participant_id}",
+    tag = "participants",
+    operation_id = "read_participant",
+    responses(
+        (status = 200, description = "The participant with its relations.", body = schemas::RecordEnvelope),
+        (status = 404, response = schemas::NotFound),
+    )
+)]
 async fn read(State(state): State<AppState>, vars: RouteVars) -> Result<Envelope, ApiError> {
     PARTICIPANT.read(&state, &vars).await
 }
 
+/// Update a participant.
+///
+/// A shallow merge of the body into the stored profile, validated as a whole.
+#[utoipa::path(
+    put,
+    path = "/ttp/connect/participants/{participant_id}",
+    tag = "participants",
+    operation_id = "update_participant",
+    request_body(
+        content = Option<schemas::ParticipantUpdate>,
+        description = "The fields to change; an empty body changes nothing."
+    ),
+    responses(
+        (status = 200, description = "The updated participant.", body = schemas::RecordEnvelope),
+        (status = 404, response = schemas::NotFound),
+        (status = 413, response = schemas::TooLarge),
+        (status = 417, response = schemas::InvalidBody),
+    )
+)]
 async fn update(
     State(state): State<AppState>,
     vars: RouteVars,
@@ -67,6 +118,19 @@ async fn update(
     PARTICIPANT.update(&state, &vars, body).await
 }
 
+/// Delete a participant.
+///
+/// Cascades to its registrations, tags and results.
+#[utoipa::path(
+    delete,
+    path = "/ttp/connect/participants/{participant_id}",
+    tag = "participants",
+    operation_id = "delete_participant",
+    responses(
+        (status = 200, description = "The participant as it was before deletion.", body = schemas::RecordEnvelope),
+        (status = 404, response = schemas::NotFound),
+    )
+)]
 async fn remove(State(state): State<AppState>, vars: RouteVars) -> Result<Envelope, ApiError> {
     PARTICIPANT.delete(&state, &vars).await
 }

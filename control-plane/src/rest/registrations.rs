@@ -3,14 +3,16 @@
 //! registration lists of a collaboration, a project and a participant.
 //! Workers dial in to the data plane, so node addresses are only stored.
 
-use axum::Router;
 use axum::extract::State;
-use axum::routing::get;
 use serde_json::{Map, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{JsonObject, Resource, RouteVars};
 use crate::envelope::Envelope;
 use crate::error::ApiError;
+use crate::openapi::also_at;
+use crate::openapi::schemas;
 use crate::record::{Key, Kind};
 use crate::state::AppState;
 use crate::validate;
@@ -30,41 +32,51 @@ const REGISTRATION: Resource = Resource {
 const COLLAB_ROOTED: &str = "/ttp/connect/collaborations/{collab_id}/projects/{project_id}/participants/{participant_id}/registration";
 const PARTICIPANT_ROOTED: &str = "/ttp/connect/participants/{participant_id}/collaborations/{collab_id}/projects/{project_id}/registration";
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            COLLAB_ROOTED,
-            get(read).post(create).put(update).delete(remove),
-        )
-        .route(
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(read, create, update, remove))
+        .routes(also_at(
             PARTICIPANT_ROOTED,
-            get(read).post(create).put(update).delete(remove),
-        )
-        .route(
-            "/ttp/connect/collaborations/{collab_id}/registrations",
-            get(list),
-        )
-        .route(
+            "via_participant",
+            routes!(read, create, update, remove),
+        ))
+        .routes(routes!(list))
+        .routes(also_at(
             "/ttp/connect/collaborations/{collab_id}/participants/{participant_id}/registrations",
-            get(list),
-        )
-        .route(
+            "of_participant_in_collaboration",
+            routes!(list),
+        ))
+        .routes(also_at(
             "/ttp/connect/collaborations/{collab_id}/projects/{project_id}/registrations",
-            get(list),
-        )
-        .route(
+            "of_project",
+            routes!(list),
+        ))
+        .routes(also_at(
             "/ttp/connect/participants/{participant_id}/registrations",
-            get(list),
-        )
+            "of_participant",
+            routes!(list),
+        ))
         // Synergos binds this path to the wrong resource (it always fails);
         // here it lists the participant's registrations in the collaboration.
-        .route(
+        .routes(also_at(
             "/ttp/connect/participants/{participant_id}/collaborations/{collab_id}/registrations",
-            get(list),
-        )
+            "of_participant_in_collaboration_via_participant",
+            routes!(list),
+        ))
 }
 
-/// Registrations whose key matches the route variables.
+/// List registrations.
+///
+/// The registrations whose key matches the route variables: of a
+/// collaboration, a project, or a participant (in one collaboration or in
+/// all).
+#[utoipa::path(
+    get,
+    path = "/ttp/connect/collaborations/{collab_id}/registrations",
+    tag = "registrations",
+    operation_id = "list_registrations",
+    responses((status = 200, description = "The registrations (possibly none).", body = schemas::RecordListEnvelope))
+)]
 async fn list(State(state): State<AppState>, vars: RouteVars) -> Result<Envelope, ApiError> {
     let records = state
         .db()
@@ -78,6 +90,23 @@ async fn list(State(state): State<AppState>, vars: RouteVars) -> Result<Envelope
     ))
 }
 
+/// Register a participant to a project.
+///
+/// `role`, `n_count` and `node_0` … `node_<n-1>`. Workers dial in to the data
+/// plane, so node addresses are stored for compatibility only.
+#[utoipa::path(
+    post,
+    path = COLLAB_ROOTED,
+    tag = "registrations",
+    operation_id = "create_registration",
+    request_body = schemas::Registration,
+    responses(
+        (status = 201, description = "Created, or updated if it existed (POST is an upsert).", body = schemas::RecordEnvelope),
+        (status = 404, response = schemas::NotFound),
+        (status = 413, response = schemas::TooLarge),
+        (status = 417, response = schemas::InvalidBody),
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     vars: RouteVars,
@@ -86,10 +115,43 @@ async fn create(
     REGISTRATION.create(&state, &vars, body).await
 }
 
+/// Read a registration.
+///
+/// With the linked `collaboration`, `project` and `participant`, and its
+/// tags in `relations`.
+#[utoipa::path(
+    get,
+    path = COLLAB_ROOTED,
+    tag = "registrations",
+    operation_id = "read_registration",
+    responses(
+        (status = 200, description = "The registration.", body = schemas::RecordEnvelope),
+        (status = 404, response = schemas::NotFound),
+    )
+)]
 async fn read(State(state): State<AppState>, vars: RouteVars) -> Result<Envelope, ApiError> {
     REGISTRATION.read(&state, &vars).await
 }
 
+/// Update a registration.
+///
+/// A shallow merge of the body into the stored fields, validated as a whole.
+#[utoipa::path(
+    put,
+    path = COLLAB_ROOTED,
+    tag = "registrations",
+    operation_id = "update_registration",
+    request_body(
+        content = Option<schemas::RegistrationUpdate>,
+        description = "The fields to change; an empty body changes nothing."
+    ),
+    responses(
+        (status = 200, description = "The updated registration.", body = schemas::RecordEnvelope),
+        (status = 404, response = schemas::NotFound),
+        (status = 413, response = schemas::TooLarge),
+        (status = 417, response = schemas::InvalidBody),
+    )
+)]
 async fn update(
     State(state): State<AppState>,
     vars: RouteVars,
@@ -98,6 +160,19 @@ async fn update(
     REGISTRATION.update(&state, &vars, body).await
 }
 
+/// Delete a registration.
+///
+/// Cascades to its tags and alignment.
+#[utoipa::path(
+    delete,
+    path = COLLAB_ROOTED,
+    tag = "registrations",
+    operation_id = "delete_registration",
+    responses(
+        (status = 200, description = "The registration as it was before deletion.", body = schemas::RecordEnvelope),
+        (status = 404, response = schemas::NotFound),
+    )
+)]
 async fn remove(State(state): State<AppState>, vars: RouteVars) -> Result<Envelope, ApiError> {
     REGISTRATION.delete(&state, &vars).await
 }

@@ -1,13 +1,17 @@
-//! Shared test harness: a router over a temporary SQLite database and a
-//! scriptable fake data plane.
+//! Shared test harness: a router over a throwaway database on either backend
+//! (a temporary SQLite file, or a fresh PostgreSQL database in the cluster
+//! named by `TTP_TEST_POSTGRES_URL`) and a scriptable fake data plane.
+//! [`on_both_backends!`] runs each scenario once per backend.
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use diesel::{Connection, PgConnection, RunQueryDsl};
 use futures_util::future::BoxFuture;
 use futures_util::{FutureExt, StreamExt};
 use http_body_util::BodyExt;
@@ -41,18 +45,27 @@ impl FakeDataPlane {
             tx.try_send(Ok(pb::RunEvent { event: Some(event) }))
                 .expect("room for the event");
         }
-        self.runs.lock().unwrap().push_back(rx);
+        self.runs
+            .lock()
+            .expect("fake data plane lock")
+            .push_back(rx);
     }
 
     /// Queues a run whose events the test sends later.
     pub fn live_run(&self) -> mpsc::Sender<Result<pb::RunEvent, ApiError>> {
         let (tx, rx) = mpsc::channel(64);
-        self.runs.lock().unwrap().push_back(rx);
+        self.runs
+            .lock()
+            .expect("fake data plane lock")
+            .push_back(rx);
         tx
     }
 
     pub fn run_requests(&self) -> Vec<pb::StartRunRequest> {
-        self.run_requests.lock().unwrap().clone()
+        self.run_requests
+            .lock()
+            .expect("fake data plane lock")
+            .clone()
     }
 }
 
@@ -61,11 +74,14 @@ impl DataPlane for FakeDataPlane {
         &self,
         request: pb::AlignRequest,
     ) -> BoxFuture<'static, Result<pb::AlignResponse, ApiError>> {
-        self.align_requests.lock().unwrap().push(request);
+        self.align_requests
+            .lock()
+            .expect("fake data plane lock")
+            .push(request);
         let answer = self
             .align_response
             .lock()
-            .unwrap()
+            .expect("fake data plane lock")
             .clone()
             .unwrap_or_else(|| Err(ApiError::unavailable("no alignment scripted")));
         async move { answer }.boxed()
@@ -75,12 +91,20 @@ impl DataPlane for FakeDataPlane {
         &self,
         request: pb::StartRunRequest,
     ) -> BoxFuture<'static, Result<RunStream, ApiError>> {
-        self.run_requests.lock().unwrap().push(request);
+        self.run_requests
+            .lock()
+            .expect("fake data plane lock")
+            .push(request);
         self.run_started.notify_one();
-        if let Some(error) = self.start_error.lock().unwrap().clone() {
+        if let Some(error) = self
+            .start_error
+            .lock()
+            .expect("fake data plane lock")
+            .clone()
+        {
             return async move { Err(error) }.boxed();
         }
-        let script = self.runs.lock().unwrap().pop_front();
+        let script = self.runs.lock().expect("fake data plane lock").pop_front();
         async move {
             let rx = script.ok_or_else(|| ApiError::unavailable("no run scripted"))?;
             Ok(ReceiverStream::new(rx).boxed())
@@ -89,25 +113,171 @@ impl DataPlane for FakeDataPlane {
     }
 }
 
+/// Where the admin URL of the test cluster comes from.
+pub const POSTGRES_URL_VAR: &str = "TTP_TEST_POSTGRES_URL";
+
+/// Declares each listed `async fn NAME(db: TestDb)` scenario as two tests,
+/// `sqlite::NAME` and `postgres::NAME`, so a failure names its backend. A
+/// scenario left out of the list is dead code, which the lints refuse.
+#[allow(unused_macros)] // in test files that only need one backend
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::common::TestDb::sqlite()).await
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::common::TestDb::postgres()).await
+                }
+            )+
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use on_both_backends;
+
+/// A database of its own for one test, removed when dropped.
+pub struct TestDb {
+    /// `sqlite` or `postgres`.
+    pub backend: &'static str,
+    /// What `--database-url` would be.
+    pub url: String,
+    _cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Dir(tempfile::TempDir),
+    Postgres(PostgresDatabase),
+}
+
+impl TestDb {
+    /// A SQLite file in a new temporary directory.
+    pub fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        TestDb {
+            backend: "sqlite",
+            url: dir.path().join("ttp.sqlite3").display().to_string(),
+            _cleanup: Cleanup::Dir(dir),
+        }
+    }
+
+    /// A new, uniquely named database in the cluster of
+    /// `TTP_TEST_POSTGRES_URL`, so tests run in parallel without sharing
+    /// rows. Fails (never skips) when the variable is unset.
+    pub fn postgres() -> TestDb {
+        let admin_url = std::env::var(POSTGRES_URL_VAR).unwrap_or_else(|_| {
+            panic!(
+                "{POSTGRES_URL_VAR} is not set, so the PostgreSQL half of the suite cannot run: \
+                 run `make test` (it starts a throwaway cluster), or \
+                 `export {POSTGRES_URL_VAR}=$(scripts/postgres.sh)` and rerun cargo test"
+            )
+        });
+        let name = format!("ttp_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::establish(&admin_url).unwrap_or_else(|e| {
+            panic!(
+                "cannot reach the test cluster at {} ({POSTGRES_URL_VAR}): {e}; \
+                 start it with scripts/postgres.sh",
+                ttp_control::db::redacted(&admin_url)
+            )
+        });
+        diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
+            .execute(&mut admin)
+            .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
+        TestDb {
+            backend: "postgres",
+            url: with_database(&admin_url, &name),
+            _cleanup: Cleanup::Postgres(PostgresDatabase { admin_url, name }),
+        }
+    }
+}
+
+/// A test database, dropped with the test even if connections (of jobs
+/// still winding down) remain.
+struct PostgresDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl PostgresDatabase {
+    /// Waits (briefly) for the pool's connections, which close on other
+    /// threads, so that a forced drop need not cut them off mid-flight.
+    fn wait_for_disconnects(&self, admin: &mut PgConnection) {
+        let connected = diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!(
+            "count(*) FROM pg_stat_activity WHERE datname = '{}'",
+            self.name
+        ));
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            match diesel::select(connected.clone()).get_result::<i64>(admin) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+    }
+}
+
+impl Drop for PostgresDatabase {
+    fn drop(&mut self) {
+        let dropped = PgConnection::establish(&self.admin_url)
+            .map_err(|e| e.to_string())
+            .and_then(|mut admin| {
+                self.wait_for_disconnects(&mut admin);
+                diesel::sql_query(format!(
+                    "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                    self.name
+                ))
+                .execute(&mut admin)
+                .map_err(|e| e.to_string())
+            });
+        if let Err(error) = dropped {
+            // Not a panic: this may run while a failed test unwinds.
+            eprintln!("cannot drop test database {}: {error}", self.name);
+        }
+    }
+}
+
+/// `url` with its database (the path) replaced by `name`, query kept.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (url, String::new()),
+    };
+    let authority = base.find("://").map_or(0, |i| i + 3);
+    let server = match base[authority..].find('/') {
+        Some(slash) => &base[..authority + slash],
+        None => base,
+    };
+    format!("{server}/{name}{query}")
+}
+
 pub struct TestApp {
     pub router: Router,
     pub state: AppState,
     pub fake: Arc<FakeDataPlane>,
-    pub dir: tempfile::TempDir,
+    /// Dropped last: the database outlives the state that uses it.
+    pub db: TestDb,
 }
 
 impl TestApp {
-    pub async fn new() -> TestApp {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = dir.path().join("ttp.sqlite3").display().to_string();
-        let db = Db::open(&url).await.expect("open db");
+    /// The router over a freshly migrated `db`.
+    pub async fn on(db: TestDb) -> TestApp {
+        let opened = Db::open(&db.url)
+            .await
+            .unwrap_or_else(|e| panic!("open the {} test database: {e}", db.backend));
         let fake = Arc::new(FakeDataPlane::default());
-        let state = AppState::new(db, fake.clone());
+        let state = AppState::new(opened, fake.clone());
         TestApp {
             router: ttp_control::rest::router(state.clone()),
             state,
             fake,
-            dir,
+            db,
         }
     }
 
