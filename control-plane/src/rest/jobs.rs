@@ -12,13 +12,13 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::{Stream, StreamExt};
 use serde_json::{Map, Value};
-use tokio::sync::broadcast;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::RouteVars;
 use crate::envelope::Envelope;
 use crate::error::ApiError;
+use crate::jobs::watch::{job_not_found, watch};
 use crate::jobs::{Job, JobEvent, JobHandle};
 use crate::openapi::schemas;
 use crate::state::AppState;
@@ -30,10 +30,6 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(read))
         .routes(routes!(events))
-}
-
-fn job_not_found(id: &str) -> ApiError {
-    ApiError::not_found(format!("Job '{id}' does not exist!"))
 }
 
 /// Read a job.
@@ -112,56 +108,6 @@ pub(crate) async fn respond(
     }
 }
 
-enum Phase {
-    Snapshot(Box<JobEvent>),
-    Live,
-    Done,
-}
-
-struct Cursor {
-    phase: Phase,
-    live: Option<broadcast::Receiver<JobEvent>>,
-    state: AppState,
-    job_id: String,
-}
-
-/// The job's events: its current snapshot first, then live events until the
-/// terminal one. A lagging or orphaned subscriber gets a fresh snapshot from
-/// the database instead of the events it missed.
-fn job_events(cursor: Cursor) -> impl Stream<Item = JobEvent> + Send {
-    futures_util::stream::unfold(cursor, |mut cursor| async move {
-        match std::mem::replace(&mut cursor.phase, Phase::Done) {
-            Phase::Done => None,
-            Phase::Snapshot(event) => {
-                if !event.is_terminal() && cursor.live.is_some() {
-                    cursor.phase = Phase::Live;
-                }
-                Some((*event, cursor))
-            }
-            Phase::Live => {
-                let received = cursor.live.as_mut()?.recv().await;
-                match received {
-                    Ok(event) => {
-                        if !event.is_terminal() {
-                            cursor.phase = Phase::Live;
-                        }
-                        Some((event, cursor))
-                    }
-                    Err(error) => {
-                        let lagged = matches!(error, broadcast::error::RecvError::Lagged(_));
-                        let job = cursor.state.db().job(&cursor.job_id).await.ok().flatten()?;
-                        let event = JobEvent::snapshot(&job);
-                        if lagged && !event.is_terminal() {
-                            cursor.phase = Phase::Live;
-                        }
-                        Some((event, cursor))
-                    }
-                }
-            }
-        }
-    })
-}
-
 fn sse_event(event: JobEvent) -> Result<Event, Infallible> {
     let sse = Event::default().event(event.kind.as_str());
     Ok(match sse.clone().json_data(&event) {
@@ -194,19 +140,11 @@ async fn events(
     State(state): State<AppState>,
     vars: RouteVars,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let job_id = vars.get("job_id").to_owned();
-    // Subscribe before reading the snapshot, so no event falls in between.
-    let live = state.jobs().subscribe(&job_id);
-    let job = find_job(&state, &job_id).await?;
-    let cursor = Cursor {
-        phase: Phase::Snapshot(Box::new(JobEvent::snapshot(&job))),
-        live,
-        state: state.clone(),
-        job_id,
-    };
-    let stream = job_events(cursor)
-        .take_until(state.shutdown_signal())
-        .map(sse_event);
+    let job_id = vars.get("job_id");
+    if uuid::Uuid::parse_str(job_id).is_err() {
+        return Err(job_not_found(job_id));
+    }
+    let stream = watch(&state, job_id).await?.map(sse_event);
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
