@@ -116,6 +116,32 @@ impl DataPlane for FakeDataPlane {
 /// Where the admin URL of the test cluster comes from.
 pub const POSTGRES_URL_VAR: &str = "TTP_TEST_POSTGRES_URL";
 
+/// The test cluster's admin URL: the variable, or `scripts/postgres.sh`'s
+/// cluster, started once per test binary.
+fn admin_url() -> String {
+    static URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    URL.get_or_init(|| {
+        if let Ok(url) = std::env::var(POSTGRES_URL_VAR) {
+            return url;
+        }
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/postgres.sh");
+        let output = std::process::Command::new("bash")
+            .args([script, "start"])
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {script}: {e}"));
+        let url = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+        if !output.status.success() || url.is_empty() {
+            panic!(
+                "{POSTGRES_URL_VAR} is not set and {script} could not start a cluster, so the \
+                 PostgreSQL half of the suite cannot run: install PostgreSQL or set {POSTGRES_URL_VAR}"
+            );
+        }
+        url
+    })
+    .clone()
+}
+
 /// Declares each listed `async fn NAME(db: TestDb)` scenario as two tests,
 /// `sqlite::NAME` and `postgres::NAME`, so a failure names its backend. A
 /// scenario left out of the list is dead code, which the lints refuse.
@@ -170,15 +196,11 @@ impl TestDb {
 
     /// A new, uniquely named database in the cluster of
     /// `TTP_TEST_POSTGRES_URL`, so tests run in parallel without sharing
-    /// rows. Fails (never skips) when the variable is unset.
+    /// rows. When the variable is unset the throwaway cluster of
+    /// `scripts/postgres.sh` is started (or reused), so a plain `cargo test`
+    /// runs this half too; it fails (never skips) when that is impossible.
     pub fn postgres() -> TestDb {
-        let admin_url = std::env::var(POSTGRES_URL_VAR).unwrap_or_else(|_| {
-            panic!(
-                "{POSTGRES_URL_VAR} is not set, so the PostgreSQL half of the suite cannot run: \
-                 run `make test` (it starts a throwaway cluster), or \
-                 `export {POSTGRES_URL_VAR}=$(scripts/postgres.sh)` and rerun cargo test"
-            )
-        });
+        let admin_url = admin_url();
         let name = format!("ttp_test_{}", uuid::Uuid::new_v4().simple());
         let mut admin = PgConnection::establish(&admin_url).unwrap_or_else(|e| {
             panic!(
