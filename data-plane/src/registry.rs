@@ -1,5 +1,6 @@
-//! The connected workers, by participant id, and the per-session task inbox
-//! that routes a worker's replies to whichever run is waiting for them.
+//! The connected workers, by participant id, and the per-session task inboxes
+//! that route a worker's replies to whichever run is waiting for them (several
+//! runs may use one worker at the same time, each under its own task).
 //!
 //! Lives only in memory: a data-plane restart forgets every session and the
 //! workers reconnect by themselves.
@@ -11,14 +12,8 @@ use std::time::Instant;
 use tokio::sync::{mpsc, watch};
 use ttp_proto::v1::{ServerMessage, WorkerMessage};
 
-/// Replies that belong to the task a run is waiting on.
-#[derive(Debug)]
-pub struct TaskInbox {
-    /// The run id (or poll request id) and round the replies must carry.
-    pub run_id: String,
-    pub round: u32,
-    pub tx: mpsc::Sender<WorkerMessage>,
-}
+/// (run id or poll request id, round): the task a reply must name.
+type TaskKey = (String, u32);
 
 /// One live websocket session.
 #[derive(Debug)]
@@ -28,7 +23,7 @@ pub struct Session {
     pub connection_id: u64,
     pub connected_at: Instant,
     outbox: mpsc::Sender<ServerMessage>,
-    inbox: Mutex<Option<TaskInbox>>,
+    inboxes: Mutex<HashMap<TaskKey, mpsc::Sender<WorkerMessage>>>,
     closed: watch::Sender<bool>,
 }
 
@@ -45,7 +40,7 @@ impl Session {
             connection_id,
             connected_at: Instant::now(),
             outbox,
-            inbox: Mutex::new(None),
+            inboxes: Mutex::default(),
             closed: watch::channel(false).0,
         }
     }
@@ -56,42 +51,40 @@ impl Session {
     }
 
     /// Routes this session's replies for `(run_id, round)` to the returned
-    /// receiver, replacing any earlier task. The receiver ends when the worker
-    /// disconnects.
+    /// receiver. The receiver ends when the worker disconnects. Within a run,
+    /// a new round's task replaces the older ones, whose late replies then
+    /// count as stale.
     pub fn begin_task(&self, run_id: &str, round: u32) -> mpsc::Receiver<WorkerMessage> {
         let (tx, rx) = mpsc::channel(16);
-        *self.lock_inbox() = Some(TaskInbox {
-            run_id: run_id.to_owned(),
-            round,
-            tx,
-        });
+        let mut inboxes = self.lock_inboxes();
+        inboxes.retain(|(run, _), _| run != run_id);
+        if !self.is_closed() {
+            inboxes.insert((run_id.to_owned(), round), tx);
+        }
         rx
     }
 
-    /// Stops routing replies for the given task (a no-op if another task took over).
+    /// Stops routing replies for the given task.
     pub fn end_task(&self, run_id: &str, round: u32) {
-        let mut inbox = self.lock_inbox();
-        if inbox
-            .as_ref()
-            .is_some_and(|t| t.run_id == run_id && t.round == round)
-        {
-            *inbox = None;
-        }
+        self.lock_inboxes().remove(&(run_id.to_owned(), round));
     }
 
     /// The sender for replies tagged `(run_id, round)`, or `None` when they are
-    /// stale (no task, or another task is current).
+    /// stale (no run waits for that task).
     pub fn route(&self, run_id: &str, round: u32) -> Option<mpsc::Sender<WorkerMessage>> {
-        self.lock_inbox()
-            .as_ref()
-            .filter(|t| t.run_id == run_id && t.round == round)
-            .map(|t| t.tx.clone())
+        self.lock_inboxes()
+            .get(&(run_id.to_owned(), round))
+            .cloned()
     }
 
-    /// Marks the session closed and drops the inbox so waiting runs learn at once.
+    /// Marks the session closed and drops the inboxes so waiting runs learn at once.
     pub fn close(&self) {
-        *self.lock_inbox() = None;
         self.closed.send_replace(true);
+        self.lock_inboxes().clear();
+    }
+
+    fn is_closed(&self) -> bool {
+        *self.closed.borrow()
     }
 
     /// Resolves when the session has been closed.
@@ -101,10 +94,10 @@ impl Session {
         let _ = rx.wait_for(|closed| *closed).await;
     }
 
-    fn lock_inbox(&self) -> MutexGuard<'_, Option<TaskInbox>> {
-        // A poisoned lock only means another thread panicked mid-assignment of an
-        // Option; the value is still usable.
-        self.inbox.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock_inboxes(&self) -> MutexGuard<'_, HashMap<TaskKey, mpsc::Sender<WorkerMessage>>> {
+        // A poisoned lock only means another thread panicked mid-update of the
+        // map; the map itself is still consistent.
+        self.inboxes.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -187,5 +180,70 @@ impl Registry {
 
     fn lock(&self) -> MutexGuard<'_, HashMap<String, Arc<Session>>> {
         self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ttp_proto::v1::{Heartbeat, worker_message};
+
+    fn session() -> Session {
+        let (tx, _rx) = mpsc::channel(1);
+        Session::new("p1".into(), "test".into(), 1, tx)
+    }
+
+    fn message() -> WorkerMessage {
+        WorkerMessage {
+            body: Some(worker_message::Body::Heartbeat(Heartbeat { sequence: 1 })),
+        }
+    }
+
+    #[tokio::test]
+    async fn concurrent_runs_each_get_their_own_replies() {
+        let session = session();
+        let mut a = session.begin_task("run-a", 3);
+        let mut b = session.begin_task("run-b", 1);
+        session
+            .route("run-a", 3)
+            .expect("a routed")
+            .send(message())
+            .await
+            .expect("sent");
+        session
+            .route("run-b", 1)
+            .expect("b routed")
+            .send(message())
+            .await
+            .expect("sent");
+        assert!(a.recv().await.is_some());
+        assert!(b.recv().await.is_some());
+    }
+
+    #[tokio::test]
+    async fn an_older_round_of_the_same_run_is_stale() {
+        let session = session();
+        let _old = session.begin_task("run", 1);
+        let _new = session.begin_task("run", 2);
+        assert!(
+            session.route("run", 1).is_none(),
+            "round 1 replies are stale"
+        );
+        assert!(session.route("run", 2).is_some());
+        session.end_task("run", 2);
+        assert!(session.route("run", 2).is_none());
+    }
+
+    #[tokio::test]
+    async fn closing_ends_every_waiting_task() {
+        let session = session();
+        let mut rx = session.begin_task("run", 1);
+        session.close();
+        assert!(rx.recv().await.is_none(), "the waiting run learns at once");
+        let mut late = session.begin_task("run", 2);
+        assert!(
+            late.recv().await.is_none(),
+            "no task starts on a closed session"
+        );
     }
 }
