@@ -32,7 +32,7 @@ pub struct Cli {
     )]
     pub url: String,
     /// Print JSON instead of tables.
-    #[arg(long, global = true)]
+    #[arg(long, env = "TTP_JSON", global = true)]
     pub json: bool,
     #[command(subcommand)]
     pub command: Command,
