@@ -1,7 +1,6 @@
 //! Record operations independent of the transport: which kinds clients may
 //! write, each kind's validation, and read/write/delete with the Synergos
-//! not-found messages. The gRPC API calls these; `rest::Resource` applies the
-//! same rules in its own code and could call these instead.
+//! not-found messages. Both `rest::Resource` and the gRPC API call these.
 
 use serde_json::{Map, Value};
 
@@ -79,8 +78,19 @@ pub async fn upsert(
     key: Key,
     body: Map<String, Value>,
 ) -> Result<RecordView, ApiError> {
-    writable(kind, "written")?;
     let fields = validate::strip_derived(body)?;
+    create(db, kind, key, fields).await
+}
+
+/// Creates (upserts) the record at `key` with fields already stripped of
+/// what the server derives (`validate::strip_derived`), after validating them.
+pub async fn create(
+    db: &Db,
+    kind: Kind,
+    key: Key,
+    fields: Map<String, Value>,
+) -> Result<RecordView, ApiError> {
+    writable(kind, "written")?;
     check(kind, &key, &fields)?;
     db.upsert_record(kind, key, fields).await
 }
@@ -96,13 +106,9 @@ pub async fn update(
     writable(kind, "updated")?;
     let changes = validate::strip_derived(body)?;
     let check_key = key.clone();
-    let check_merged = move |merged: &Map<String, Value>| {
-        // The stored `link` is the server's, not the client's: the checks
-        // that refuse unknown fields (registration, tags) must not see it.
-        let mut fields = merged.clone();
-        fields.remove("link");
-        check(kind, &check_key, &fields)
-    };
+    // The merged record holds the server's `link`; the validators accept it
+    // there (a client's `link` was refused by `strip_derived`).
+    let check_merged = move |merged: &Map<String, Value>| check(kind, &check_key, merged);
     db.update_record(kind, key.clone(), changes, Box::new(check_merged))
         .await?
         .ok_or_else(|| ApiError::not_found(not_found_message(kind, &key)))

@@ -314,7 +314,8 @@ pub fn tags(fields: &Map<String, Value>) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn tag_list(meta: &str, value: &Value) -> Result<(), ApiError> {
+/// One meta's tags: a bounded list of tags, each a list of path tokens.
+pub fn tag_list(meta: &str, value: &Value) -> Result<(), ApiError> {
     let shape = || {
         ApiError::invalid(format!(
             "field `{meta}` must be a list of tags, each a list of non-empty path tokens"

@@ -13,8 +13,8 @@ use super::plan::{self, ParticipantTags};
 use crate::error::ApiError;
 use crate::learning;
 use crate::record::{Field, Key, Kind};
+use crate::records;
 use crate::state::AppState;
-use crate::validate;
 
 /// Options of `POST .../alignments`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,13 +172,7 @@ async fn auto_fix_experiments(
         };
         let mut changes = Map::new();
         changes.insert("model".into(), fixed);
-        db.update_record(
-            Kind::Experiment,
-            experiment.key.clone(),
-            changes,
-            Box::new(validate::experiment),
-        )
-        .await?;
+        records::update(&db, Kind::Experiment, experiment.key.clone(), changes).await?;
         ctx.update(|p| {
             p.message = format!(
                 "resized Experiment '{expt_id}' to {in_features} input(s) and {out_features} output(s)"

@@ -15,6 +15,7 @@ use super::follow::follow_run;
 use super::plan::{self, Combination, ParticipantTags};
 use crate::error::ApiError;
 use crate::record::{Field, Key, Kind};
+use crate::records;
 use crate::state::AppState;
 use crate::validate;
 
@@ -136,12 +137,7 @@ fn parse_tags(tags: Option<&Value>) -> Result<BTreeMap<String, Vec<Vec<String>>>
     })?;
     let mut parsed = BTreeMap::new();
     for (project_id, list) in object {
-        let mut fields = Map::new();
-        fields.insert("train".into(), json!([["placeholder"]]));
-        fields.insert(META.into(), list.clone());
-        validate::tags(&fields).map_err(|e| {
-            ApiError::invalid(format!("field `tags.{project_id}`: {}", e.public_message()))
-        })?;
+        validate::tag_list(&format!("tags.{project_id}"), list)?;
         let list: Vec<Vec<String>> = serde_json::from_value(list.clone())
             .map_err(|e| ApiError::invalid(format!("field `tags.{project_id}`: {e}")))?;
         parsed.insert(project_id.clone(), list);
@@ -252,8 +248,7 @@ async fn check_drift_and_store(
             .project
             .clone()
             .with(Field::Participant, requester.to_owned());
-        db.update_record(Kind::Tag, key, changes, Box::new(validate::tags))
-            .await?;
+        records::update(&db, Kind::Tag, key, changes).await?;
     }
     Ok(())
 }

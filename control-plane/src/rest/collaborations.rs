@@ -1,7 +1,6 @@
 //! `/ttp/connect/collaborations[/<collab_id>]`: the root of every project.
 
 use axum::extract::State;
-use serde_json::{Map, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -9,20 +8,14 @@ use super::{JsonObject, Resource, RouteVars};
 use crate::envelope::Envelope;
 use crate::error::ApiError;
 use crate::openapi::schemas;
-use crate::record::{Field, Key, Kind};
+use crate::record::{Field, Kind};
 use crate::state::AppState;
-use crate::validate;
-
-fn check(_: &Key, fields: &Map<String, Value>) -> Result<(), ApiError> {
-    validate::collaboration(fields)
-}
 
 const COLLABORATION: Resource = Resource {
     kind: Kind::Collaboration,
     singular: "collaboration",
     plural: "collaborations",
     id_field: Some(Field::Collab),
-    check,
 };
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {

@@ -1,7 +1,6 @@
 //! `.../projects/<p>/experiments[/<expt_id>]`: experiments and their model spec.
 
 use axum::extract::State;
-use serde_json::{Map, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -9,20 +8,14 @@ use super::{JsonObject, Resource, RouteVars};
 use crate::envelope::Envelope;
 use crate::error::ApiError;
 use crate::openapi::schemas;
-use crate::record::{Field, Key, Kind};
+use crate::record::{Field, Kind};
 use crate::state::AppState;
-use crate::validate;
-
-fn check(_: &Key, fields: &Map<String, Value>) -> Result<(), ApiError> {
-    validate::experiment(fields)
-}
 
 const EXPERIMENT: Resource = Resource {
     kind: Kind::Experiment,
     singular: "experiment",
     plural: "experiments",
     id_field: Some(Field::Expt),
-    check,
 };
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {

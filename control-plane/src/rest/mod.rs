@@ -35,6 +35,7 @@ use crate::envelope::Envelope;
 use crate::error::ApiError;
 use crate::openapi::schemas;
 use crate::record::{Field, Key, Kind, not_found_message};
+use crate::records;
 use crate::state::AppState;
 use crate::validate;
 
@@ -258,11 +259,9 @@ pub(crate) fn bool_options(
     Ok(options)
 }
 
-/// Checks a body against a resource's rules; gets the record key too.
-pub(crate) type Check = fn(&Key, &Map<String, Value>) -> Result<(), ApiError>;
-
-/// How a Synergos record resource behaves: its kind, its names in `method`,
-/// the identifier its POST body carries, and its validation.
+/// How a Synergos record resource answers over REST: its kind, its names in
+/// `method` and the identifier its POST body carries. The rules themselves
+/// (validation, not-found messages, cascades) are `crate::records`'.
 #[derive(Clone, Copy)]
 pub(crate) struct Resource {
     pub kind: Kind,
@@ -272,13 +271,12 @@ pub(crate) struct Resource {
     pub plural: &'static str,
     /// Popped from a POST body into the key (`None`: the key is in the route).
     pub id_field: Option<Field>,
-    pub check: Check,
 }
 
 impl Resource {
     pub async fn list(&self, state: &AppState, vars: &RouteVars) -> Result<Envelope, ApiError> {
-        let records = state.db().list_records(self.kind, vars.key()).await?;
-        let data = records.iter().map(|r| r.to_json()).collect();
+        let views = records::list(state.db(), self.kind, vars.key()).await?;
+        let data = views.iter().map(|r| r.to_json()).collect();
         Ok(Envelope::ok(
             format!("{}.get", self.plural),
             vars.params(),
@@ -309,8 +307,7 @@ impl Resource {
         key: Key,
         fields: Map<String, Value>,
     ) -> Result<Envelope, ApiError> {
-        (self.check)(&key, &fields)?;
-        let view = state.db().upsert_record(self.kind, key, fields).await?;
+        let view = records::create(state.db(), self.kind, key, fields).await?;
         Ok(Envelope::created(
             format!("{}.post", self.plural),
             vars.params(),
@@ -319,15 +316,12 @@ impl Resource {
     }
 
     pub async fn read(&self, state: &AppState, vars: &RouteVars) -> Result<Envelope, ApiError> {
-        let key = vars.key();
-        match state.db().record(self.kind, key.clone()).await? {
-            Some(view) => Ok(Envelope::ok(
-                format!("{}.get", self.singular),
-                vars.params(),
-                view.to_json(),
-            )),
-            None => Err(ApiError::not_found(not_found_message(self.kind, &key))),
-        }
+        let view = records::get(state.db(), self.kind, vars.key()).await?;
+        Ok(Envelope::ok(
+            format!("{}.get", self.singular),
+            vars.params(),
+            view.to_json(),
+        ))
     }
 
     pub async fn update(
@@ -336,39 +330,21 @@ impl Resource {
         vars: &RouteVars,
         body: Map<String, Value>,
     ) -> Result<Envelope, ApiError> {
-        let changes = validate::strip_derived(body)?;
-        let key = vars.key();
-        let check = self.check;
-        let check_key = key.clone();
-        let updated = state
-            .db()
-            .update_record(
-                self.kind,
-                key.clone(),
-                changes,
-                Box::new(move |merged| check(&check_key, merged)),
-            )
-            .await?;
-        match updated {
-            Some(view) => Ok(Envelope::ok(
-                format!("{}.put", self.singular),
-                vars.params(),
-                view.to_json(),
-            )),
-            None => Err(ApiError::not_found(not_found_message(self.kind, &key))),
-        }
+        let view = records::update(state.db(), self.kind, vars.key(), body).await?;
+        Ok(Envelope::ok(
+            format!("{}.put", self.singular),
+            vars.params(),
+            view.to_json(),
+        ))
     }
 
     pub async fn delete(&self, state: &AppState, vars: &RouteVars) -> Result<Envelope, ApiError> {
-        let key = vars.key();
-        match state.db().delete_record(self.kind, key.clone()).await? {
-            Some(view) => Ok(Envelope::ok(
-                format!("{}.delete", self.singular),
-                vars.params(),
-                view.to_json(),
-            )),
-            None => Err(ApiError::not_found(not_found_message(self.kind, &key))),
-        }
+        let view = records::delete(state.db(), self.kind, vars.key()).await?;
+        Ok(Envelope::ok(
+            format!("{}.delete", self.singular),
+            vars.params(),
+            view.to_json(),
+        ))
     }
 }
 

@@ -2,7 +2,7 @@
 //! body's `id` becomes the participant id and stays in the record.
 
 use axum::extract::State;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -14,16 +14,11 @@ use crate::record::{Key, Kind};
 use crate::state::AppState;
 use crate::validate;
 
-fn check(key: &Key, fields: &Map<String, Value>) -> Result<(), ApiError> {
-    validate::participant(&key.participant_id, fields)
-}
-
 const PARTICIPANT: Resource = Resource {
     kind: Kind::Participant,
     singular: "participant",
     plural: "participants",
     id_field: None,
-    check,
 };
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {

@@ -4,7 +4,7 @@
 //! Workers dial in to the data plane, so node addresses are only stored.
 
 use axum::extract::State;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -13,20 +13,14 @@ use crate::envelope::Envelope;
 use crate::error::ApiError;
 use crate::openapi::also_at;
 use crate::openapi::schemas;
-use crate::record::{Key, Kind};
+use crate::record::Kind;
 use crate::state::AppState;
-use crate::validate;
-
-fn check(_: &Key, fields: &Map<String, Value>) -> Result<(), ApiError> {
-    validate::registration(fields)
-}
 
 const REGISTRATION: Resource = Resource {
     kind: Kind::Registration,
     singular: "registration",
     plural: "registration",
     id_field: None,
-    check,
 };
 
 const COLLAB_ROOTED: &str = "/ttp/connect/collaborations/{collab_id}/projects/{project_id}/participants/{participant_id}/registration";

@@ -3,7 +3,6 @@
 //! its worker's data directory.
 
 use axum::extract::State;
-use serde_json::{Map, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -12,20 +11,14 @@ use crate::envelope::Envelope;
 use crate::error::ApiError;
 use crate::openapi::also_at;
 use crate::openapi::schemas;
-use crate::record::{Key, Kind};
+use crate::record::Kind;
 use crate::state::AppState;
-use crate::validate;
-
-fn check(_: &Key, fields: &Map<String, Value>) -> Result<(), ApiError> {
-    validate::tags(fields)
-}
 
 const TAG: Resource = Resource {
     kind: Kind::Tag,
     singular: "tag",
     plural: "tag",
     id_field: None,
-    check,
 };
 
 const COLLAB_ROOTED: &str = "/ttp/connect/collaborations/{collab_id}/projects/{project_id}/participants/{participant_id}/registration/tags";
@@ -78,11 +71,6 @@ async fn create(
     )
 )]
 async fn read(State(state): State<AppState>, vars: RouteVars) -> Result<Envelope, ApiError> {
-    // A missing registration is the more useful 404.
-    state
-        .db()
-        .existing_record(Kind::Registration, vars.key())
-        .await?;
     TAG.read(&state, &vars).await
 }
 
