@@ -8,7 +8,7 @@ use ttp_proto::v1::{
 };
 
 use crate::error::RunError;
-use crate::exchange::{WireModel, receive_evaluation, send_with_weights};
+use crate::exchange::{WireModel, receive_evaluation, run_task};
 use crate::outputs;
 use crate::plan::RunPlan;
 use crate::poll::Polling;
@@ -60,12 +60,7 @@ pub async fn evaluate(
     let criterion = run.wire_plan.criterion.clone();
     try_join_all(targets.iter().map(|(participant, rows)| {
         let session = &polling.sessions[*participant];
-        let tags = run
-            .participants
-            .iter()
-            .find(|p| &p.participant_id == *participant)
-            .map(|p| p.tags.clone())
-            .unwrap_or_default();
+        let tags = run.tags_of(participant);
         let request = EvaluateRequest {
             task: Some(task.clone()),
             action: run.action_name.clone(),
@@ -77,15 +72,14 @@ pub async fn evaluate(
         };
         let (task, wire) = (&task, &wire);
         async move {
-            let mut rx = session.begin_task(&task.run_id, task.round);
-            let result = async {
-                send_with_weights(session, task, server_message::Body::Evaluate(request), wire)
-                    .await?;
-                receive_evaluation(&mut rx, participant, *rows).await
-            }
-            .await;
-            session.end_task(&task.run_id, task.round);
-            let reply = result?;
+            let reply = run_task(
+                session,
+                task,
+                server_message::Body::Evaluate(request),
+                wire,
+                async |rx| receive_evaluation(rx, participant, *rows).await,
+            )
+            .await?;
             events
                 .send(run_event::Event::ParticipantEvaluated(
                     ParticipantEvaluated {

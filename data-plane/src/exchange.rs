@@ -38,7 +38,7 @@ impl WireModel {
 }
 
 /// Sends `request`, then the weights, to the worker.
-pub async fn send_with_weights(
+async fn send_with_weights(
     session: &Session,
     task: &TaskRef,
     request: server_message::Body,
@@ -72,6 +72,25 @@ pub async fn send_with_weights(
         }
     }
     Ok(())
+}
+
+/// One task with one worker: its replies are routed to `receive` while the
+/// request and the weights go out, and routing stops however the task ends.
+pub async fn run_task<T>(
+    session: &Session,
+    task: &TaskRef,
+    request: server_message::Body,
+    model: &WireModel,
+    receive: impl AsyncFnOnce(&mut mpsc::Receiver<WorkerMessage>) -> Result<T, RunError>,
+) -> Result<T, RunError> {
+    let mut rx = session.begin_task(&task.run_id, task.round);
+    let result = async {
+        send_with_weights(session, task, request, model).await?;
+        receive(&mut rx).await
+    }
+    .await;
+    session.end_task(&task.run_id, task.round);
+    result
 }
 
 async fn next_reply(

@@ -132,6 +132,18 @@ impl RunPlan {
             .join(&self.scope.run_id)
     }
 
+    /// The datasets `participant` declared (empty if it is not in the run).
+    pub fn tags_of(
+        &self,
+        participant: &str,
+    ) -> std::collections::HashMap<String, ttp_proto::v1::TagList> {
+        self.participants
+            .iter()
+            .find(|p| p.participant_id == participant)
+            .map(|p| p.tags.clone())
+            .unwrap_or_default()
+    }
+
     /// Checks that the model's ends fit the aligned data, so a stale experiment
     /// fails with advice instead of a libtorch shape error on every worker.
     pub fn check_model_fits(&self, layout: &FeatureLayout) -> Result<(), RunError> {

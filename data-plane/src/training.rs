@@ -14,7 +14,7 @@ use ttp_proto::v1::{
 };
 
 use crate::error::RunError;
-use crate::exchange::{WireModel, receive_update, send_with_weights};
+use crate::exchange::{WireModel, receive_update, run_task};
 use crate::outputs;
 use crate::plan::RunPlan;
 use crate::poll::Polling;
@@ -85,27 +85,21 @@ pub async fn train(
         };
         let replies = try_join_all(samples.iter().map(|(participant, &rows)| {
             let session = &polling.sessions[participant];
-            let tags = run
-                .participants
-                .iter()
-                .find(|p| &p.participant_id == participant)
-                .map(|p| p.tags.clone())
-                .unwrap_or_default();
+            let tags = run.tags_of(participant);
             let request = TrainRequest {
                 tags,
                 ..request.clone()
             };
             let (task, wire, average) = (&task, &wire, &average);
             async move {
-                let mut rx = session.begin_task(&task.run_id, task.round);
-                let result = async {
-                    send_with_weights(session, task, server_message::Body::Train(request), wire)
-                        .await?;
-                    receive_update(&mut rx, participant, &wire.headers, rows, average).await
-                }
-                .await;
-                session.end_task(&task.run_id, task.round);
-                let reply = result?;
+                let reply = run_task(
+                    session,
+                    task,
+                    server_message::Body::Train(request),
+                    wire,
+                    async |rx| receive_update(rx, participant, &wire.headers, rows, average).await,
+                )
+                .await?;
                 events
                     .send(run_event::Event::ParticipantTrained(ParticipantTrained {
                         round,
