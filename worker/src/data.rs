@@ -50,19 +50,18 @@ impl DataCache {
                 },
             );
             self.lock()
-                .insert((request.action.clone(), tokens), Arc::new(data));
+                .insert((action.as_str().to_owned(), tokens), Arc::new(data));
         }
         Ok(metas)
     }
 
     /// The data for `tags`, from the last poll or loaded now.
-    pub fn get(&self, action: &str, tags: &TagList) -> Result<Arc<TabularData>, DatasetError> {
-        let key = (action.to_owned(), tokens_of(tags));
+    pub fn get(&self, action: Action, tags: &TagList) -> Result<Arc<TabularData>, DatasetError> {
+        let key = (action.as_str().to_owned(), tokens_of(tags));
         if let Some(data) = self.lock().get(&key) {
             return Ok(data.clone());
         }
-        let parsed = Action::parse(action)?;
-        let data = Arc::new(dataset::load_meta(&self.data_dir, &key.1, parsed)?);
+        let data = Arc::new(dataset::load_meta(&self.data_dir, &key.1, action)?);
         self.lock().insert(key, data.clone());
         Ok(data)
     }

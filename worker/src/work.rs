@@ -40,9 +40,10 @@ pub fn train(
     let spec = parse_spec(&request.model_json)?;
     let plan = TrainingPlan::try_from(request.plan.clone().unwrap_or_default())
         .map_err(|e| e.to_string())?;
+    let action = Action::parse(&request.action).map_err(|e| e.to_string())?;
     let local = local_data(
         data,
-        &request.action,
+        action,
         request.tags.get("train"),
         request.layout.as_ref(),
         "train",
@@ -76,7 +77,7 @@ pub fn evaluate(
     let criterion = Criterion::parse(&request.criterion).map_err(|e| e.to_string())?;
     let local = local_data(
         data,
-        &request.action,
+        action,
         request.tags.get(&request.meta),
         request.layout.as_ref(),
         &request.meta,
@@ -164,18 +165,17 @@ fn to_tensors(received: &[ReceivedTensor]) -> Result<Vec<(String, Tensor)>, Stri
 /// Loads (or reuses) the tagged data and lays it out as the model expects.
 fn local_data(
     data: &DataCache,
-    action: &str,
+    action: Action,
     tags: Option<&TagList>,
     layout: Option<&FeatureLayout>,
     meta: &str,
 ) -> Result<LocalData, String> {
     let tags = tags.ok_or_else(|| format!("no `{meta}` tags were sent"))?;
     let layout = layout.ok_or("no feature layout was sent")?;
-    let parsed = dataset::Action::parse(action).map_err(|e| e.to_string())?;
     let table = data
         .get(action, tags)
         .map_err(|e| format!("`{meta}` data: {e}"))?;
-    let aligned = dataset::apply_layout(&table, &layout_of(layout), parsed)
+    let aligned = dataset::apply_layout(&table, &layout_of(layout), action)
         .map_err(|e| format!("`{meta}` data: {e}"))?;
     let rows = aligned.rows as i64;
     let x = Tensor::from_slice(&aligned.x).view([rows, aligned.cols as i64]);

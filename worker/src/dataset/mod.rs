@@ -32,53 +32,15 @@ mod tabular;
 mod tags;
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::PathBuf;
-use std::str::FromStr;
 
 pub use layout::apply_layout;
 pub use tabular::load_meta;
 pub use tags::resolve_tag;
 
-/// The learning task a dataset is prepared for; it decides how `target` is encoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Action {
-    Classify,
-    Regress,
-}
-
-impl Action {
-    /// Parses the wire spelling, `classify` or `regress`.
-    pub fn parse(s: &str) -> Result<Action, DatasetError> {
-        match s {
-            "classify" => Ok(Action::Classify),
-            "regress" => Ok(Action::Regress),
-            other => Err(DatasetError::UnknownAction(other.to_owned())),
-        }
-    }
-
-    /// The wire spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Classify => "classify",
-            Action::Regress => "regress",
-        }
-    }
-}
-
-impl FromStr for Action {
-    type Err = DatasetError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Action::parse(s)
-    }
-}
-
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// The learning task a dataset is prepared for; it decides how `target` is
+/// encoded. The same type the model and training code use.
+pub use ttp_learning::hyper::Action;
 
 /// One meta (all tags of train, evaluate or predict) after cleaning and one-hot
 /// encoding, before scaling.
@@ -178,8 +140,6 @@ pub struct AlignedData {
 /// relative to it.
 #[derive(Debug, thiserror::Error)]
 pub enum DatasetError {
-    #[error("action `{0}` is not supported; expected `classify` or `regress`")]
-    UnknownAction(String),
     #[error("a tag needs at least one token")]
     EmptyTag,
     #[error("a meta needs at least one tag")]
@@ -320,17 +280,6 @@ fn fmt_tag(tokens: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn actions_parse_from_their_wire_names() {
-        assert_eq!(Action::parse("classify").ok(), Some(Action::Classify));
-        assert_eq!("regress".parse::<Action>().ok(), Some(Action::Regress));
-        let err = Action::parse("segment").expect_err("unknown");
-        assert_eq!(
-            err.to_string(),
-            "action `segment` is not supported; expected `classify` or `regress`"
-        );
-    }
 
     #[test]
     fn summary_reports_column_ranges() {
